@@ -1,0 +1,387 @@
+"""Sparse autoencoder (UFLDL / CS294A) as a scikit-learn transformer."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._objective import SparseAutoencoderObjective, decode, encode
+from ._optimize import minimize_lbfgs
+from .utils._param_validation import StrictInterval
+
+
+class SparseAutoencoder(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    r"""Sparse autoencoder with one sigmoid hidden layer, trained by L-BFGS.
+
+    The model of Andrew Ng's CS294A lecture notes and the Stanford UFLDL
+    tutorial. Each sample ``x`` is encoded into hidden activations
+    ``a = sigmoid(x W1^T + b1)`` and reconstructed as
+    ``x_hat = sigmoid(a W2^T + b2)``. Training minimises, over the ``m``
+    training samples,
+
+    .. math::
+
+        J = \frac{1}{2m} \sum_i \lVert \hat x_i - x_i \rVert^2
+            + \frac{\alpha}{2} \left(\lVert W_1 \rVert_F^2
+            + \lVert W_2 \rVert_F^2\right)
+            + \beta \sum_j \mathrm{KL}(\rho \,\Vert\, \hat\rho_j),
+
+    where :math:`\hat\rho_j` is the mean activation of hidden unit ``j`` and
+    :math:`\mathrm{KL}(\rho \Vert \hat\rho) = \rho \log(\rho / \hat\rho)
+    + (1 - \rho) \log((1 - \rho) / (1 - \hat\rho))`. Biases are not
+    decayed. The features it learns are the hidden activations, returned by
+    :meth:`transform`.
+
+    The sigmoid decoder reconstructs values in [0, 1], so the input must be
+    scaled into that range, for instance with
+    :class:`~sklearn.preprocessing.MinMaxScaler`; ``fit`` warns when it is
+    not.
+
+    Parameters
+    ----------
+    n_components : int, default=200
+        Number of hidden units.
+
+    rho : float, default=0.1
+        Sparsity target: the desired mean activation of each hidden unit,
+        strictly between 0 and 1.
+
+    beta : float, default=3.0
+        Weight of the sparsity penalty. ``beta=0`` gives a plain
+        (non-sparse) autoencoder.
+
+    alpha : float, default=3e-3
+        Weight decay on both weight matrices (the tutorial's lambda).
+
+    max_iter : int, default=400
+        Maximum number of L-BFGS iterations.
+
+    tol : float, default=1e-5
+        Stop when the largest absolute component of the gradient falls to
+        ``tol``. With ``tol=0`` only ``max_iter`` or the numerical limits of
+        float64 stop the optimizer.
+
+    warm_start : bool, default=False
+        When True and the model is already fitted, ``fit`` starts from the
+        previous solution instead of a fresh random initialisation: the
+        tutorial's way of continuing a long run. ``n_components`` and the
+        number of features must not change between such fits.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the random initialisation of the weights. Pass an int for
+        reproducible results. See :term:`Glossary <random_state>`.
+
+    verbose : int, default=0
+        If positive, print one line per L-BFGS iteration with the loss, the
+        gradient norm and the elapsed time.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Encoder weights ``W1``; row ``j`` is the filter of hidden unit ``j``.
+
+    intercept_hidden_ : ndarray of shape (n_components,)
+        Biases of the hidden units, ``b1``.
+
+    decoder_components_ : ndarray of shape (n_components, n_features)
+        Decoder weights ``W2^T``, so that
+        ``inverse_transform(H) = sigmoid(H @ decoder_components_ +
+        intercept_visible_)``.
+
+    intercept_visible_ : ndarray of shape (n_features,)
+        Biases of the reconstruction, ``b2``.
+
+    n_iter_ : int
+        Number of L-BFGS iterations run by the last call to ``fit`` (at
+        least 1).
+
+    loss_ : float
+        The objective ``J`` at the solution.
+
+    loss_curve_ : list of float
+        ``J`` after each iteration of the last fit;
+        ``len(loss_curve_) == n_iter_``. If the starting point already met
+        the stopping criterion, it holds that starting loss alone.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X` has
+        feature names that are all strings.
+
+    See Also
+    --------
+    sklearn.neural_network.BernoulliRBM : Another unsupervised feature learner
+        with sigmoid hidden units.
+    sklearn.decomposition.PCA : Linear dimensionality reduction.
+    sklearn.neural_network.MLPRegressor : Multi-layer perceptron, which can be
+        fit with ``X`` as its own target.
+
+    Notes
+    -----
+    Input of dtype float32 is trained and transformed in float32; any other
+    input is converted to float64. Sparse input is accepted (converted to
+    CSR) and gives the same result as its dense form.
+
+    Training evaluates the loss and its analytic gradient over all samples
+    at each step; the work arrays hold one block of rows at a time, so
+    memory beyond the data stays near the size of the hidden activations,
+    ``n_samples * n_components``.
+
+    References
+    ----------
+    .. [1] A. Ng, "Sparse autoencoder", CS294A Lecture notes, Stanford
+       University, 2011.
+    .. [2] Stanford UFLDL Tutorial, "Sparse Autoencoder" and "Exercise:
+       Sparse Autoencoder", http://ufldl.stanford.edu/wiki/
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_sae import SparseAutoencoder
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> X = X / 16.0  # the sigmoid decoder needs inputs in [0, 1]
+    >>> sae = SparseAutoencoder(n_components=32, max_iter=50, random_state=0)
+    >>> H = sae.fit_transform(X)
+    >>> H.shape
+    (1797, 32)
+    >>> X_hat = sae.inverse_transform(H)
+    >>> X_hat.shape
+    (1797, 64)
+    >>> bool(sae.score(X) > -5.0)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [StrictInterval(Integral, 1, None, closed="left")],
+        "rho": [StrictInterval(Real, 0, 1, closed="neither")],
+        "beta": [StrictInterval(Real, 0, None, closed="left")],
+        "alpha": [StrictInterval(Real, 0, None, closed="left")],
+        "max_iter": [StrictInterval(Integral, 1, None, closed="left")],
+        "tol": [StrictInterval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components=200,
+        *,
+        rho=0.1,
+        beta=3.0,
+        alpha=3e-3,
+        max_iter=400,
+        tol=1e-5,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.rho = rho
+        self.beta = beta
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the encoder and decoder weights from X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, with values in [0, 1].
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SparseAutoencoder
+            The fitted model.
+        """
+        continuing = self.warm_start and hasattr(self, "components_")
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=(np.float64, np.float32),
+            order="C",
+            reset=not continuing,
+        )
+        self._warn_if_outside_unit_interval(X)
+
+        objective = SparseAutoencoderObjective(
+            X, self.n_components, rho=self.rho, beta=self.beta, alpha=self.alpha
+        )
+        layout = objective.layout
+        if continuing:
+            if self.components_.shape[0] != self.n_components:
+                raise ValueError(
+                    "warm_start=True needs the same n_components as the previous "
+                    f"fit ({self.components_.shape[0]}), got n_components="
+                    f"{self.n_components}. Set warm_start=False to start afresh."
+                )
+            theta0 = layout.pack(
+                self.components_,
+                self.decoder_components_,
+                self.intercept_hidden_,
+                self.intercept_visible_,
+            )
+        else:
+            theta0 = layout.initialize(check_random_state(self.random_state))
+
+        result = minimize_lbfgs(
+            objective,
+            theta0,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            verbose=self.verbose,
+            name=type(self).__name__,
+        )
+        W1, W2T, b1, b2 = (
+            np.ascontiguousarray(p, dtype=X.dtype) for p in layout.unpack(result.x)
+        )
+        self.components_ = W1
+        self.decoder_components_ = W2T
+        self.intercept_hidden_ = b1
+        self.intercept_visible_ = b2
+        self.n_iter_ = result.n_iter
+        self.loss_ = result.loss
+        self.loss_curve_ = result.loss_curve
+        return self
+
+    def _warn_if_outside_unit_interval(self, X):
+        data = X.data if sp.issparse(X) else X
+        if data.size == 0:
+            return
+        low, high = float(data.min()), float(data.max())
+        if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
+            low = min(low, 0.0)
+        if low < 0.0 or high > 1.0:
+            warnings.warn(
+                f"{type(self).__name__} reconstructs inputs through a sigmoid, "
+                f"which only reaches values in [0, 1], but X has values in "
+                f"[{low:.4g}, {high:.4g}]. Scale X into [0, 1] first, for "
+                "instance with sklearn.preprocessing.MinMaxScaler.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def _weights(self, dtype):
+        """The fitted parameters cast to ``dtype`` (no copy when it matches)."""
+        return tuple(
+            p.astype(dtype, copy=False)
+            for p in (
+                self.components_,
+                self.decoder_components_,
+                self.intercept_hidden_,
+                self.intercept_visible_,
+            )
+        )
+
+    def transform(self, X):
+        """Encode X into hidden activations.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, n_components)
+            Hidden activations ``sigmoid(X @ components_.T +
+            intercept_hidden_)``, in [0, 1], of the dtype of X (float32 or
+            float64).
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
+        )
+        W1, _, b1, _ = self._weights(X.dtype)
+        return encode(X, W1, b1)
+
+    def inverse_transform(self, X):
+        """Decode hidden activations back to input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Hidden activations, as returned by :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            Reconstruction ``sigmoid(X @ decoder_components_ +
+            intercept_visible_)``, of the dtype of X (float32 or float64).
+        """
+        check_is_fitted(self)
+        H = check_array(
+            X, dtype=(np.float64, np.float32), input_name="X", estimator=self
+        )
+        n_components = self.components_.shape[0]
+        if H.shape[1] != n_components:
+            raise ValueError(
+                f"X has {H.shape[1]} features, but {type(self).__name__}."
+                f"inverse_transform is expecting {n_components} features "
+                "(n_components) as input."
+            )
+        _, W2T, _, b2 = self._weights(H.dtype)
+        return decode(H, W2T, b2)
+
+    def score(self, X, y=None):
+        """Negative mean reconstruction error of X (higher is better).
+
+        The error of one sample is half its squared Euclidean reconstruction
+        error, so the score is minus the reconstruction term of the training
+        objective: ``-(1 / 2m) sum_i ||x_hat_i - x_i||^2``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Minus the mean reconstruction error.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
+        )
+        W1, W2T, b1, b2 = self._weights(X.dtype)
+        X_hat = decode(encode(X, W1, b1), W2T, b2)
+        X_hat -= X.toarray() if sp.issparse(X) else X
+        return -0.5 * float(np.vdot(X_hat, X_hat)) / X.shape[0]
+
+    @property
+    def _n_features_out(self):
+        """Number of transformed output features."""
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

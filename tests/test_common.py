@@ -1,0 +1,29 @@
+"""scikit-learn's estimator checks over every public estimator of the package.
+
+Checks expected to fail would be listed in ``EXPECTED_FAILED_CHECKS``, keyed by
+estimator class name; there are none.
+"""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_sae import SparseAutoencoder
+
+# Estimators are checked with their default parameters.
+ESTIMATORS = [SparseAutoencoder()]
+
+EXPECTED_FAILED_CHECKS: dict = {}
+
+
+@parametrize_with_checks(
+    ESTIMATORS,
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(
+        type(est).__name__, {}
+    ),
+)
+# The checks train on data outside [0, 1] and with few samples: the range
+# warning and the ConvergenceWarning are expected there.
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_estimators(estimator, check):
+    check(estimator)
