@@ -1,0 +1,36 @@
+"""The demo behind ``python -m sklearn_sae``."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from sklearn_sae.__main__ import main
+
+
+def test_demo_prints_both_accuracies(capsys):
+    main(["--n-components", "30", "--max-iter", "30"])
+    out = capsys.readouterr().out
+    accuracies = [float(a) for a in re.findall(r"accuracy (\d\.\d{4})", out)]
+    assert len(accuracies) == 2
+    assert "raw pixels -> LogisticRegression" in out
+    assert "SparseAutoencoder(30) -> LogisticRegression" in out
+    assert all(0.8 < a <= 1.0 for a in accuracies)
+    assert re.search(r"[+-]\d+\.\d\d points", out)
+
+
+def test_help_runs_as_a_module():
+    completed = subprocess.run(
+        [sys.executable, "-m", "sklearn_sae", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "usage: python -m sklearn_sae" in completed.stdout
+    assert "--mnist" in completed.stdout
+
+
+def test_bad_option_is_rejected():
+    with pytest.raises(SystemExit):
+        main(["--max-iter", "many"])
