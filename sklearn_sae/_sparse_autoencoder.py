@@ -14,7 +14,7 @@ from sklearn.base import (
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._objective import SparseAutoencoderObjective, decode, encode
+from ._objective import ParameterLayout, SparseAutoencoderObjective, decode, encode
 from ._optimize import minimize_lbfgs
 from .utils._param_validation import StrictInterval
 
@@ -227,10 +227,7 @@ class SparseAutoencoder(
         )
         self._warn_if_outside_unit_interval(X)
 
-        objective = SparseAutoencoderObjective(
-            X, self.n_components, rho=self.rho, beta=self.beta, alpha=self.alpha
-        )
-        layout = objective.layout
+        layout = ParameterLayout(X.shape[1], self.n_components)
         if continuing:
             if self.components_.shape[0] != self.n_components:
                 raise ValueError(
@@ -247,14 +244,17 @@ class SparseAutoencoder(
         else:
             theta0 = layout.initialize(check_random_state(self.random_state))
 
-        result = minimize_lbfgs(
-            objective,
-            theta0,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            verbose=self.verbose,
-            name=type(self).__name__,
-        )
+        with SparseAutoencoderObjective(
+            X, self.n_components, rho=self.rho, beta=self.beta, alpha=self.alpha
+        ) as objective:
+            result = minimize_lbfgs(
+                objective,
+                theta0,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                verbose=self.verbose,
+                name=type(self).__name__,
+            )
         W1, W2T, b1, b2 = (
             np.ascontiguousarray(p, dtype=X.dtype) for p in layout.unpack(result.x)
         )

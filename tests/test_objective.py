@@ -68,14 +68,20 @@ def small_blocks(monkeypatch):
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize(("beta", "alpha"), PENALTIES)
-@pytest.mark.parametrize("blocks", ["one", "several"])
-def test_gradient_matches_finite_differences(shape, beta, alpha, blocks, request):
+@pytest.mark.parametrize(
+    ("blocks", "n_threads"), [("one", 1), ("several", 1), ("several", 3)]
+)
+def test_gradient_matches_finite_differences(
+    shape, beta, alpha, blocks, n_threads, request
+):
     if blocks == "several":
         request.getfixturevalue("small_blocks")
     m, d, h = shape
     rng = np.random.RandomState(m * 100 + d * 10 + h)
     X = rng.uniform(size=(m, d))
-    objective = SparseAutoencoderObjective(X, h, rho=0.1, beta=beta, alpha=alpha)
+    objective = SparseAutoencoderObjective(
+        X, h, rho=0.1, beta=beta, alpha=alpha, n_threads=n_threads
+    )
     theta = _random_point(objective.layout, rng)
     assert check_gradient(objective, theta) < 1e-9
 
@@ -88,12 +94,13 @@ def test_gradient_for_other_sparsity_targets(rho):
     assert check_gradient(objective, _random_point(objective.layout, rng)) < 1e-9
 
 
-def test_gradient_with_sparse_input(small_blocks):
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_gradient_with_sparse_input(small_blocks, n_threads):
     rng = np.random.RandomState(1)
     X = rng.uniform(size=(15, 7))
     X[X < 0.6] = 0.0
     objective = SparseAutoencoderObjective(
-        sp.csr_matrix(X), 4, rho=0.1, beta=3.0, alpha=3e-3
+        sp.csr_matrix(X), 4, rho=0.1, beta=3.0, alpha=3e-3, n_threads=n_threads
     )
     assert check_gradient(objective, _random_point(objective.layout, rng)) < 1e-9
 
@@ -109,17 +116,49 @@ def test_loss_matches_loop_implementation(beta, alpha):
     assert loss == pytest.approx(expected, rel=1e-12)
 
 
-def test_blocks_do_not_change_the_result(monkeypatch):
+@pytest.mark.parametrize("n_threads", [1, 2, 4])
+def test_blocks_and_threads_do_not_change_the_result(monkeypatch, n_threads):
     rng = np.random.RandomState(3)
     X = rng.uniform(size=(50, 6))
     theta = _random_point(ParameterLayout(6, 5), rng)
-    loss, grad = SparseAutoencoderObjective(X, 5, rho=0.1, beta=3, alpha=1e-3)(theta)
+    reference = SparseAutoencoderObjective(
+        X, 5, rho=0.1, beta=3, alpha=1e-3, n_threads=1
+    )
+    loss, grad = reference(theta)
     monkeypatch.setattr(_objective, "_BLOCK_BYTES", 7 * 6 * 8)  # blocks of 7 rows
-    blocked = SparseAutoencoderObjective(X, 5, rho=0.1, beta=3, alpha=1e-3)
-    assert blocked._block_rows == 7
-    loss_b, grad_b = blocked(theta)
+    with SparseAutoencoderObjective(
+        X, 5, rho=0.1, beta=3, alpha=1e-3, n_threads=n_threads
+    ) as blocked:
+        assert blocked._block_rows == 7
+        assert blocked.n_threads == n_threads
+        loss_b, grad_b = blocked(theta)
+        # Repeated calls give bitwise the same result.
+        loss_c, grad_c = blocked(theta)
     assert loss_b == pytest.approx(loss, rel=1e-13)
     np.testing.assert_allclose(grad_b, grad, rtol=1e-12, atol=1e-15)
+    assert loss_c == loss_b
+    np.testing.assert_array_equal(grad_c, grad_b)
+
+
+def test_small_problems_run_on_one_thread_large_ones_on_more():
+    small = SparseAutoencoderObjective(np.zeros((40, 10)), 8, rho=0.1, beta=3, alpha=0)
+    assert small.n_threads == 1
+    large = SparseAutoencoderObjective(
+        np.zeros((20_000, 64)), 100, rho=0.1, beta=3, alpha=0
+    )
+    assert large.n_threads == _objective.default_n_threads()
+    large.close()
+
+
+def test_threads_follow_blas_limits():
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        assert _objective.default_n_threads() == 1
+        objective = SparseAutoencoderObjective(
+            np.zeros((20_000, 64)), 100, rho=0.1, beta=3, alpha=0
+        )
+    assert objective.n_threads == 1
 
 
 def test_sparse_and_dense_input_agree(small_blocks):
@@ -220,3 +259,21 @@ def test_initialization_matches_the_tutorial():
     assert np.all(np.abs(weights) <= r)
     assert np.abs(weights).max() > 0.9 * r
     np.testing.assert_array_equal(theta[layout.n_weights :], 0.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_is_accurate_and_saturates_quietly(dtype):
+    from scipy.special import expit
+
+    Z = np.array([-1e4, -100.0, -30.0, -1.0, 0.0, 0.5, 30.0, 100.0, 1e4], dtype=dtype)
+    with np.errstate(all="raise"):
+        out = _objective.sigmoid(Z)
+    assert out.dtype == dtype
+    expected = expit(Z.astype(np.float64))
+    # Exact to a few ulps; values below the smallest normal number may flush to 0.
+    finfo = np.finfo(dtype)
+    np.testing.assert_allclose(out, expected, rtol=4 * finfo.eps, atol=finfo.tiny)
+    assert out[0] == 0.0
+    assert out[-1] == 1.0
+    buffer = Z.copy()
+    assert _objective.sigmoid(buffer, out=buffer) is buffer
