@@ -281,7 +281,7 @@ class SparseAutoencoder(
                 f"[{low:.4g}, {high:.4g}]. Scale X into [0, 1] first, for "
                 "instance with sklearn.preprocessing.MinMaxScaler.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
     def _weights(self, dtype):

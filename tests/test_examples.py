@@ -1,0 +1,27 @@
+"""Every script in examples/ runs to the end (needs matplotlib)."""
+
+import runpy
+import warnings
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_runs(path, monkeypatch):
+    matplotlib = pytest.importorskip("matplotlib", reason="examples plot")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plt, "show", lambda *args, **kwargs: None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # examples must run without warnings
+        runpy.run_path(str(path), run_name="__main__")
+    assert plt.get_fignums(), f"{path.name} drew no figure"
+    plt.close("all")
+
+
+def test_there_are_examples():
+    assert EXAMPLES
