@@ -96,7 +96,8 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, verbose=0, name="estimator"):
     of this package split their rows over threads of their own, each calling
     BLAS on its block. Left multi-threaded, the BLAS pools (NumPy's and SciPy's
     wheels each ship one) keep spinning on the cores those threads need: that
-    made fits of small models three times slower on two cores.
+    made whole fits several times slower on two cores
+    (``benchmarks/bench_threads.py``).
 
     Parameters
     ----------
