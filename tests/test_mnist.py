@@ -1,14 +1,11 @@
 """SparseAutoencoder features on MNIST, when the IDX files are at hand.
 
-The files are looked up in ``SKLEARN_SAE_MNIST_DIR``, else in
-``../shared/data/mnist`` beside the repository (where CI keeps them); the
-tests are skipped when neither holds them. The full-size comparison is
+The files are looked up as the ``mnist_dir`` fixture of ``conftest.py`` says;
+the tests are skipped when they are not found. The full-size comparison is
 ``benchmarks/bench_mnist_pipeline.py``.
 """
 
-import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,20 +14,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from sklearn_sae import SparseAutoencoder
-from sklearn_sae.datasets import MNIST_DIR_ENV, N_TRAIN, load_mnist
-
-MNIST_DIR = Path(
-    os.environ.get(MNIST_DIR_ENV)
-    or Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-)
+from sklearn_sae.datasets import N_TRAIN, load_mnist
 
 
 @pytest.fixture(scope="module")
-def mnist():
-    try:
-        X, y = load_mnist(MNIST_DIR, return_X_y=True, dtype=np.float32)
-    except FileNotFoundError as exc:
-        pytest.skip(f"MNIST IDX files not found ({exc}); set {MNIST_DIR_ENV}")
+def mnist(mnist_dir):
+    X, y = load_mnist(mnist_dir, return_X_y=True, dtype=np.float32)
     return X[:3000], y[:3000], X[N_TRAIN : N_TRAIN + 5000], y[N_TRAIN : N_TRAIN + 5000]
 
 
