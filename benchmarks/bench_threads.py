@@ -23,7 +23,7 @@ import scipy.optimize
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
-from sklearn_sae._objective import SparseAutoencoderObjective
+from sklearn_sae._objective import ParameterLayout, SparseAutoencoderObjective
 from sklearn_sae._optimize import minimize_lbfgs
 
 
@@ -70,9 +70,7 @@ def main(argv=None):
 
     print(f"{'problem':<34} {'iters':>5} {'baseline':>9} {'package':>9} {'ratio':>6}")
     for name, X, n_components, max_iter in cases:
-        layout = SparseAutoencoderObjective(
-            X[:1], n_components, rho=0.1, beta=3.0, alpha=3e-3, n_threads=1
-        ).layout
+        layout = ParameterLayout(X.shape[1], n_components)
         theta0 = layout.initialize(np.random.RandomState(0))
         base, pack = [], []
         for _ in range(args.repeats):
