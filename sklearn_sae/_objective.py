@@ -18,6 +18,17 @@ samples ``x`` with ``d`` features and ``h`` hidden units::
 
 The decoder weights are stored transposed, ``W2T = W2^T`` of shape ``(h, d)``,
 so that both weight matrices share one shape and one memory layout.
+
+The tutorial's variants are switches of the same objective, not copies of it:
+
+- ``decoder="linear"``: ``x_hat = a W2^T + b2`` (the linear decoder);
+- ``sparsity="l1"``: ``beta sum_j rho_hat_j``, the mean L1 norm of the codes
+  (the activations are positive), in place of the KL term;
+- ``tied_weights=True``: ``W2T = W1``, one matrix, decayed once;
+- ``input_mask``: a fixed masking noise, the denoising autoencoder: the
+  encoder reads the masked input, the reconstruction targets the clean one;
+- ``k``: linear hidden units of which only the ``k`` largest per sample are
+  kept, the k-sparse autoencoder (Makhzani and Frey).
 """
 
 import itertools
@@ -44,12 +55,13 @@ _MIN_ROWS_PER_THREAD = 64
 
 
 class ParameterLayout:
-    """Packing of the four parameter arrays into one flat vector.
+    """Packing of the parameter arrays into one flat vector.
 
     The vector holds, in order, ``W1`` (n_components, n_features), ``W2T``
     (n_components, n_features), ``b1`` (n_components,) and ``b2``
-    (n_features,). The two weight matrices come first so that the weight decay
-    acts on one contiguous slice, ``vector[:n_weights]``.
+    (n_features,). The weight matrices come first so that the weight decay
+    acts on one contiguous slice, ``vector[:n_weights]``. With tied weights
+    ``W2T`` is ``W1`` and the vector holds it once.
 
     Parameters
     ----------
@@ -58,29 +70,43 @@ class ParameterLayout:
 
     n_components : int
         Number of hidden units.
+
+    tied_weights : bool, default=False
+        Whether the decoder weights are the encoder's.
     """
 
-    def __init__(self, n_features, n_components):
+    def __init__(self, n_features, n_components, tied_weights=False):
         self.n_features = n_features
         self.n_components = n_components
-        self.n_weights = 2 * n_components * n_features
+        self.tied_weights = tied_weights
+        self.n_weights = (1 if tied_weights else 2) * n_components * n_features
         self.size = self.n_weights + n_components + n_features
 
     def unpack(self, vector):
-        """Return views ``(W1, W2T, b1, b2)`` into ``vector``."""
+        """Return views ``(W1, W2T, b1, b2)`` into ``vector``.
+
+        With tied weights ``W2T`` is the same view as ``W1``.
+        """
         h, d = self.n_components, self.n_features
-        hd = h * d
-        W1 = vector[:hd].reshape(h, d)
-        W2T = vector[hd : 2 * hd].reshape(h, d)
-        b1 = vector[2 * hd : 2 * hd + h]
-        b2 = vector[2 * hd + h :]
+        n_weights = self.n_weights
+        W1 = vector[: h * d].reshape(h, d)
+        W2T = W1 if self.tied_weights else vector[h * d : n_weights].reshape(h, d)
+        b1 = vector[n_weights : n_weights + h]
+        b2 = vector[n_weights + h :]
         return W1, W2T, b1, b2
 
     def pack(self, W1, W2T, b1, b2, dtype=np.float64):
-        """Return a new flat vector holding the four arrays."""
+        """Return a new flat vector holding the arrays.
+
+        With tied weights ``W2T`` is not stored and may be None.
+        """
         vector = np.empty(self.size, dtype=dtype)
-        for view, value in zip(self.unpack(vector), (W1, W2T, b1, b2), strict=True):
-            view[...] = value
+        W1_view, W2T_view, b1_view, b2_view = self.unpack(vector)
+        W1_view[...] = W1
+        if not self.tied_weights:
+            W2T_view[...] = W2T
+        b1_view[...] = b1
+        b2_view[...] = b2
         return vector
 
     def initialize(self, random_state):
@@ -115,10 +141,13 @@ def sigmoid(Z, out=None):
     return np.reciprocal(out, out=out)
 
 
-def encode(X, W1, b1, out=None):
-    """Hidden activations ``sigmoid(X W1^T + b1)``, dense, in ``W1.dtype``.
+def encode(X, W1, b1, out=None, *, k=None):
+    """Hidden activations of X, dense, in ``W1.dtype``.
 
-    ``X`` may be dense (any memory layout) or a CSR matrix.
+    ``sigmoid(X W1^T + b1)``; with ``k``, the linear units ``X W1^T + b1``
+    of which only the ``k`` largest of each row are kept (see
+    :func:`keep_top_k`). ``X`` may be dense (any memory layout) or a CSR
+    matrix.
     """
     if out is None:
         out = np.empty((X.shape[0], W1.shape[0]), dtype=W1.dtype)
@@ -127,16 +156,73 @@ def encode(X, W1, b1, out=None):
     else:
         np.matmul(X, W1.T, out=out)
     out += b1
-    return sigmoid(out, out=out)
+    if k is None:
+        return sigmoid(out, out=out)
+    return keep_top_k(out, k)
 
 
-def decode(A, W2T, b2, out=None):
-    """Reconstruction ``sigmoid(A W2T + b2)`` from hidden activations ``A``."""
+def keep_top_k(Z, k):
+    """Set all but the ``k`` largest entries of each row of ``Z`` to zero, in place.
+
+    Exactly ``n_columns - k`` entries per row are zeroed; among equal values
+    the choice is NumPy's :func:`~numpy.argpartition`'s. The work goes
+    through blocks of rows, so the index temporaries stay small.
+    """
+    n_rows, n_columns = Z.shape
+    n_drop = n_columns - k
+    if n_drop <= 0:
+        return Z
+    step = max(1, _BLOCK_BYTES // (8 * n_columns))
+    for start in range(0, n_rows, step):
+        block = Z[start : start + step]
+        smallest = np.argpartition(block, n_drop - 1, axis=1)[:, :n_drop]
+        np.put_along_axis(block, smallest, 0, axis=1)
+    return Z
+
+
+def decode(A, W2T, b2, out=None, *, linear=False):
+    """Reconstruction ``sigmoid(A W2T + b2)`` (or ``A W2T + b2`` if linear)."""
     if out is None:
         out = np.empty((A.shape[0], W2T.shape[1]), dtype=W2T.dtype)
     np.matmul(A, W2T, out=out)
     out += b2
+    if linear:
+        return out
     return sigmoid(out, out=out)
+
+
+def masking_noise(n_samples, n_features, fraction, random_state):
+    """Draw the denoising autoencoder's masking noise, packed into bits.
+
+    In each row, ``round(fraction * n_features)`` entries chosen uniformly at
+    random are masked (set to zero when the mask is applied), the others are
+    kept. The mask is stored as bits, one per entry (see
+    :func:`numpy.packbits`), an eighth of a byte where the data take four or
+    eight.
+
+    Returns
+    -------
+    mask : ndarray of shape (n_samples, ceil(n_features / 8)), dtype uint8
+        Bit ``1`` keeps an entry, ``0`` masks it.
+    """
+    n_masked = round(fraction * n_features)
+    mask = np.empty((n_samples, -(-n_features // 8)), dtype=np.uint8)
+    step = max(1, _BLOCK_BYTES // (8 * n_features))
+    for start in range(0, n_samples, step):
+        stop = min(start + step, n_samples)
+        keep = np.ones((stop - start, n_features), dtype=bool)
+        if n_masked > 0:
+            scores = random_state.random_sample((stop - start, n_features))
+            masked = np.argpartition(scores, n_masked - 1, axis=1)[:, :n_masked]
+            np.put_along_axis(keep, masked, False, axis=1)
+        mask[start:stop] = np.packbits(keep, axis=1)
+    return mask
+
+
+def apply_mask(X, mask, out=None):
+    """``X`` with the entries whose bit is 0 in the packed ``mask`` set to zero."""
+    keep = np.unpackbits(mask, axis=1, count=X.shape[1])
+    return np.multiply(X, keep, out=out, dtype=X.dtype)
 
 
 def kl_divergence(rho, rho_hat):
@@ -188,21 +274,24 @@ class _Worker:
     at a time, so that the (rows, n_features) temporaries stay in cache.
     """
 
-    def __init__(self, X, start, stop, layout, block_rows):
-        self.X = X
+    def __init__(self, objective, start, stop):
+        self.objective = objective
+        self.X = X = objective.X
         self.start, self.stop = start, stop
-        self.block_rows = block_rows
+        self.block_rows = block_rows = objective._block_rows
+        self.layout = layout = objective.layout
         dtype = X.dtype
         h, d = layout.n_components, layout.n_features
         rows = min(block_rows, max(stop - start, 1))
         self.out = np.empty((rows, d), dtype=dtype)
         self.residual = np.empty((rows, d), dtype=dtype)
         self.x_dense = np.empty((rows, d), dtype=dtype) if sp.issparse(X) else None
+        masked = objective.input_mask is not None
+        self.x_masked = np.empty((rows, d), dtype=dtype) if masked else None
         self.delta_hidden = np.empty((rows, h), dtype=dtype)
         self.slope_hidden = np.empty((rows, h), dtype=dtype)
         self.weight_block = np.empty((h, d), dtype=dtype)
         self.grad = np.empty(layout.size, dtype=dtype)
-        self.layout = layout
         self.hidden_sum = np.empty(h, dtype=np.float64)
         self.squared_error = 0.0
 
@@ -216,15 +305,37 @@ class _Worker:
             return self.X[start:stop]
         return self.X[start:stop].toarray(out=self.x_dense[: stop - start])
 
+    def input_rows(self, start, stop, x=None):
+        """Rows ``start:stop`` as the encoder reads them: masked, if denoising.
+
+        ``x`` is the clean dense block when the caller has it already. Without
+        a mask, sparse rows stay sparse.
+        """
+        mask = self.objective.input_mask
+        if mask is None:
+            return self.X[start:stop] if x is None else x
+        if x is None:
+            x = self.rows(start, stop)
+        return apply_mask(x, mask[start:stop], out=self.x_masked[: stop - start])
+
     def encode(self, W1, b1, hidden):
         """Fill this worker's rows of ``hidden``; sum them per unit."""
+        k = self.objective.k
         self.hidden_sum.fill(0)
         for start, stop in self.blocks():
-            a = encode(self.X[start:stop], W1, b1, out=hidden[start:stop])
+            x = self.input_rows(start, stop)
+            a = encode(x, W1, b1, out=hidden[start:stop], k=k)
             self.hidden_sum += a.sum(axis=0, dtype=np.float64)
 
     def backward(self, W2T, b2, hidden, sparsity_delta):
-        """Accumulate the reconstruction error and the unscaled gradient."""
+        """Accumulate the reconstruction error and the unscaled gradient.
+
+        With tied weights ``gW1`` and ``gW2T`` are one view, which therefore
+        receives the sum of both weight gradients.
+        """
+        objective = self.objective
+        linear_decoder = objective.decoder == "linear"
+        linear_hidden = objective.k is not None
         self.grad.fill(0)
         gW1, gW2T, gb1, gb2 = self.layout.unpack(self.grad)
         weight_block = self.weight_block
@@ -233,28 +344,35 @@ class _Worker:
             n = stop - start
             a = hidden[start:stop]
             x = self.rows(start, stop)
-            out = decode(a, W2T, b2, out=self.out[:n])
+            out = decode(a, W2T, b2, out=self.out[:n], linear=linear_decoder)
 
-            # delta3 = (x_hat - x) * x_hat * (1 - x_hat), built in place.
+            # delta3 = (x_hat - x) * x_hat * (1 - x_hat), built in place; the
+            # linear decoder's is the residual alone.
             delta3 = np.subtract(out, x, out=self.residual[:n])
             squared_error += float(np.vdot(delta3, delta3))
-            delta3 *= out
-            np.subtract(1, out, out=out)
-            delta3 *= out
+            if not linear_decoder:
+                delta3 *= out
+                np.subtract(1, out, out=out)
+                delta3 *= out
 
             np.matmul(a.T, delta3, out=weight_block)
             gW2T += weight_block
             gb2 += delta3.sum(axis=0)
 
-            # delta2 = (delta3 W2 + beta * KL') * a * (1 - a).
+            # delta2 = (delta3 W2 + beta * sparsity') * a * (1 - a) for sigmoid
+            # units; the k-sparse autoencoder's linear units pass delta3 W2
+            # through where they were kept and stop it where they were zeroed.
             delta2 = np.matmul(delta3, W2T.T, out=self.delta_hidden[:n])
-            if sparsity_delta is not None:
-                delta2 += sparsity_delta
-            slope = np.subtract(1, a, out=self.slope_hidden[:n])
-            slope *= a
-            delta2 *= slope
+            if linear_hidden:
+                np.copyto(delta2, 0, where=(a == 0))
+            else:
+                if sparsity_delta is not None:
+                    delta2 += sparsity_delta
+                slope = np.subtract(1, a, out=self.slope_hidden[:n])
+                slope *= a
+                delta2 *= slope
 
-            np.matmul(delta2.T, x, out=weight_block)
+            np.matmul(delta2.T, self.input_rows(start, stop, x), out=weight_block)
             gW1 += weight_block
             gb1 += delta2.sum(axis=0)
         self.squared_error = squared_error
@@ -289,14 +407,37 @@ class SparseAutoencoderObjective:
     n_components : int
         Number of hidden units.
 
-    rho : float
-        Target mean activation of each hidden unit, in (0, 1).
+    rho : float, default=0.1
+        Target mean activation of each hidden unit, in (0, 1), for the KL
+        penalty.
 
-    beta : float
+    beta : float, default=0.0
         Weight of the sparsity penalty.
 
-    alpha : float
+    alpha : float, default=0.0
         Weight decay (the tutorial's lambda).
+
+    decoder : {"sigmoid", "linear"}, default="sigmoid"
+        Output units of the reconstruction.
+
+    sparsity : {"kl", "l1"}, default="kl"
+        Sparsity penalty: ``beta sum_j KL(rho || rho_hat_j)``, or
+        ``beta sum_j rho_hat_j``, the mean L1 norm of the (positive) codes.
+
+    tied_weights : bool, default=False
+        Decoder weights equal to the encoder's; the parameter vector holds
+        them once (see :class:`ParameterLayout`).
+
+    input_mask : ndarray of dtype uint8, default=None
+        Packed masking noise from :func:`masking_noise`: the encoder reads X
+        with the masked entries set to zero, the reconstruction is compared
+        to the clean X.
+
+    k : int, default=None
+        If set, the hidden units are linear and only the ``k`` largest
+        activations of each sample are kept, in the forward pass and in
+        back-propagation; there is no sparsity penalty then (``beta`` must be
+        0).
 
     n_threads : int, default=None
         Threads to split the rows over. None means as many as BLAS may use
@@ -304,13 +445,37 @@ class SparseAutoencoderObjective:
         from them.
     """
 
-    def __init__(self, X, n_components, *, rho, beta, alpha, n_threads=None):
+    def __init__(
+        self,
+        X,
+        n_components,
+        *,
+        rho=0.1,
+        beta=0.0,
+        alpha=0.0,
+        decoder="sigmoid",
+        sparsity="kl",
+        tied_weights=False,
+        input_mask=None,
+        k=None,
+        n_threads=None,
+    ):
+        if decoder not in ("sigmoid", "linear"):
+            raise ValueError(f"decoder must be 'sigmoid' or 'linear', got {decoder!r}.")
+        if sparsity not in ("kl", "l1"):
+            raise ValueError(f"sparsity must be 'kl' or 'l1', got {sparsity!r}.")
+        if k is not None and beta != 0:
+            raise ValueError("The k-sparse objective has no sparsity penalty: beta=0.")
         self.X = X
         self.rho = float(rho)
         self.beta = float(beta)
         self.alpha = float(alpha)
+        self.decoder = decoder
+        self.sparsity = sparsity
+        self.input_mask = input_mask
+        self.k = k
         n_samples, n_features = X.shape
-        self.layout = ParameterLayout(n_features, n_components)
+        self.layout = ParameterLayout(n_features, n_components, tied_weights)
         self.dtype = X.dtype
         self._params = np.empty(self.layout.size, dtype=self.dtype)
         self._hidden = np.empty((n_samples, n_components), dtype=self.dtype)
@@ -325,10 +490,9 @@ class SparseAutoencoderObjective:
                 n_samples // _MIN_ROWS_PER_THREAD,
             )
         n_threads = max(1, min(n_threads, n_samples))
-        bounds = [n_samples * k // n_threads for k in range(n_threads + 1)]
+        bounds = [n_samples * i // n_threads for i in range(n_threads + 1)]
         self._workers = [
-            _Worker(X, start, stop, self.layout, self._block_rows)
-            for start, stop in itertools.pairwise(bounds)
+            _Worker(self, start, stop) for start, stop in itertools.pairwise(bounds)
         ]
         self._executor = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
 
@@ -356,6 +520,18 @@ class SparseAutoencoderObjective:
     def __exit__(self, *exc_info):
         self.close()
 
+    def _sparsity(self, rho_hat):
+        """The sparsity penalty and its derivative in ``rho_hat`` (None if off)."""
+        if self.beta == 0:
+            return 0.0, None
+        if self.sparsity == "l1":
+            # |a| = a for sigmoid units: the penalty is linear in rho_hat.
+            penalty = float(np.sum(rho_hat))
+            derivative = np.ones_like(rho_hat)
+        else:
+            penalty, derivative = kl_divergence(self.rho, rho_hat)
+        return self.beta * penalty, (self.beta * derivative).astype(self.dtype)
+
     def __call__(self, theta):
         """Return ``(loss, gradient)`` at the float64 parameter vector ``theta``."""
         n_samples = self.X.shape[0]
@@ -370,11 +546,7 @@ class SparseAutoencoderObjective:
         # needs the mean activation before back-propagation can start.
         self._each_worker(lambda worker: worker.encode(W1, b1, hidden))
         rho_hat = sum(worker.hidden_sum for worker in workers) / n_samples
-        if self.beta > 0:
-            kl, kl_derivative = kl_divergence(self.rho, rho_hat)
-            sparsity_delta = (self.beta * kl_derivative).astype(self.dtype)
-        else:
-            kl, sparsity_delta = 0.0, None
+        penalty, sparsity_delta = self._sparsity(rho_hat)
 
         self._each_worker(
             lambda worker: worker.backward(W2T, b2, hidden, sparsity_delta)
@@ -390,6 +562,6 @@ class SparseAutoencoderObjective:
         loss = (
             squared_error / (2 * n_samples)
             + 0.5 * self.alpha * float(np.dot(weights, weights))
-            + self.beta * kl
+            + penalty
         )
         return loss, gradient
