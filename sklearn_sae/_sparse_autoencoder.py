@@ -12,162 +12,33 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._objective import ParameterLayout, SparseAutoencoderObjective, decode, encode
+from ._objective import (
+    ParameterLayout,
+    SparseAutoencoderObjective,
+    decode,
+    encode,
+    masking_noise,
+)
 from ._optimize import minimize_lbfgs
 from .utils._param_validation import StrictInterval
 
 
-class SparseAutoencoder(
+class _BaseAutoencoder(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
-    r"""Sparse autoencoder with one sigmoid hidden layer, trained by L-BFGS.
+    """Training and the forward pass shared by the one-hidden-layer autoencoders.
 
-    The model of Andrew Ng's CS294A lecture notes and the Stanford UFLDL
-    tutorial. Each sample ``x`` is encoded into hidden activations
-    ``a = sigmoid(x W1^T + b1)`` and reconstructed as
-    ``x_hat = sigmoid(a W2^T + b2)``. Training minimises, over the ``m``
-    training samples,
-
-    .. math::
-
-        J = \frac{1}{2m} \sum_i \lVert \hat x_i - x_i \rVert^2
-            + \frac{\alpha}{2} \left(\lVert W_1 \rVert_F^2
-            + \lVert W_2 \rVert_F^2\right)
-            + \beta \sum_j \mathrm{KL}(\rho \,\Vert\, \hat\rho_j),
-
-    where :math:`\hat\rho_j` is the mean activation of hidden unit ``j`` and
-    :math:`\mathrm{KL}(\rho \Vert \hat\rho) = \rho \log(\rho / \hat\rho)
-    + (1 - \rho) \log((1 - \rho) / (1 - \hat\rho))`. Biases are not
-    decayed. The features it learns are the hidden activations, returned by
-    :meth:`transform`.
-
-    The sigmoid decoder reconstructs values in [0, 1], so the input must be
-    scaled into that range, for instance with
-    :class:`~sklearn.preprocessing.MinMaxScaler`; ``fit`` warns when it is
-    not.
-
-    Parameters
-    ----------
-    n_components : int, default=200
-        Number of hidden units.
-
-    rho : float, default=0.1
-        Sparsity target: the desired mean activation of each hidden unit,
-        strictly between 0 and 1.
-
-    beta : float, default=3.0
-        Weight of the sparsity penalty. ``beta=0`` gives a plain
-        (non-sparse) autoencoder.
-
-    alpha : float, default=3e-3
-        Weight decay on both weight matrices (the tutorial's lambda).
-
-    max_iter : int, default=400
-        Maximum number of L-BFGS iterations.
-
-    tol : float, default=1e-5
-        Stop when the largest absolute component of the gradient falls to
-        ``tol``. With ``tol=0`` only ``max_iter`` or the numerical limits of
-        float64 stop the optimizer.
-
-    warm_start : bool, default=False
-        When True and the model is already fitted, ``fit`` starts from the
-        previous solution instead of a fresh random initialisation: the
-        tutorial's way of continuing a long run. ``n_components`` and the
-        number of features must not change between such fits.
-
-    random_state : int, RandomState instance or None, default=None
-        Seeds the random initialisation of the weights. Pass an int for
-        reproducible results. See :term:`Glossary <random_state>`.
-
-    verbose : int, default=0
-        If positive, print one line per L-BFGS iteration with the loss, the
-        gradient norm and the elapsed time.
-
-    Attributes
-    ----------
-    components_ : ndarray of shape (n_components, n_features)
-        Encoder weights ``W1``; row ``j`` is the filter of hidden unit ``j``.
-
-    intercept_hidden_ : ndarray of shape (n_components,)
-        Biases of the hidden units, ``b1``.
-
-    decoder_components_ : ndarray of shape (n_components, n_features)
-        Decoder weights ``W2^T``, so that
-        ``inverse_transform(H) = sigmoid(H @ decoder_components_ +
-        intercept_visible_)``.
-
-    intercept_visible_ : ndarray of shape (n_features,)
-        Biases of the reconstruction, ``b2``.
-
-    n_iter_ : int
-        Number of L-BFGS iterations run by the last call to ``fit`` (at
-        least 1).
-
-    loss_ : float
-        The objective ``J`` at the solution.
-
-    loss_curve_ : list of float
-        ``J`` after each iteration of the last fit;
-        ``len(loss_curve_) == n_iter_``. If the starting point already met
-        the stopping criterion, it holds that starting loss alone.
-
-    n_features_in_ : int
-        Number of features seen during :term:`fit`.
-
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X` has
-        feature names that are all strings.
-
-    See Also
-    --------
-    sklearn.neural_network.BernoulliRBM : Another unsupervised feature learner
-        with sigmoid hidden units.
-    sklearn.decomposition.PCA : Linear dimensionality reduction.
-    sklearn.neural_network.MLPRegressor : Multi-layer perceptron, which can be
-        fit with ``X`` as its own target.
-
-    Notes
-    -----
-    Input of dtype float32 is trained and transformed in float32; any other
-    input is converted to float64. Sparse input is accepted (converted to
-    CSR) and gives the same result as its dense form.
-
-    Training evaluates the loss and its analytic gradient over all samples
-    at each step; the work arrays hold one block of rows at a time, so
-    memory beyond the data stays near the size of the hidden activations,
-    ``n_samples * n_components``.
-
-    References
-    ----------
-    .. [1] A. Ng, "Sparse autoencoder", CS294A Lecture notes, Stanford
-       University, 2011.
-    .. [2] Stanford UFLDL Tutorial, "Sparse Autoencoder" and "Exercise:
-       Sparse Autoencoder", http://ufldl.stanford.edu/wiki/
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_digits
-    >>> from sklearn_sae import SparseAutoencoder
-    >>> X, _ = load_digits(return_X_y=True)
-    >>> X = X / 16.0  # the sigmoid decoder needs inputs in [0, 1]
-    >>> sae = SparseAutoencoder(n_components=32, max_iter=50, random_state=0)
-    >>> H = sae.fit_transform(X)
-    >>> H.shape
-    (1797, 32)
-    >>> X_hat = sae.inverse_transform(H)
-    >>> X_hat.shape
-    (1797, 64)
-    >>> bool(sae.score(X) > -5.0)
-    True
+    Subclasses say which objective they minimise through
+    :meth:`_objective_params` and the properties below; everything else (input
+    validation, initialisation, warm start, the L-BFGS run, the fitted
+    attributes, transform, inverse_transform and score) lives here once.
     """
 
     _parameter_constraints: dict = {
         "n_components": [StrictInterval(Integral, 1, None, closed="left")],
-        "rho": [StrictInterval(Real, 0, 1, closed="neither")],
-        "beta": [StrictInterval(Real, 0, None, closed="left")],
         "alpha": [StrictInterval(Real, 0, None, closed="left")],
         "max_iter": [StrictInterval(Integral, 1, None, closed="left")],
         "tol": [StrictInterval(Real, 0, None, closed="left")],
@@ -176,28 +47,21 @@ class SparseAutoencoder(
         "verbose": ["verbose"],
     }
 
-    def __init__(
-        self,
-        n_components=200,
-        *,
-        rho=0.1,
-        beta=3.0,
-        alpha=3e-3,
-        max_iter=400,
-        tol=1e-5,
-        warm_start=False,
-        random_state=None,
-        verbose=0,
-    ):
-        self.n_components = n_components
-        self.rho = rho
-        self.beta = beta
-        self.alpha = alpha
-        self.max_iter = max_iter
-        self.tol = tol
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.verbose = verbose
+    # The objective's switches; subclasses override what they use.
+    _decoder = "sigmoid"
+    _tied_weights = False
+    _k = None
+
+    def _objective_params(self):
+        """Keyword arguments of :class:`SparseAutoencoderObjective`."""
+        return {"alpha": self.alpha}
+
+    def _check_training_data(self, X):
+        """Hook for warnings and errors that depend on the data and parameters."""
+
+    def _input_mask(self, X, random_state):
+        """Masking noise for the encoder's input, or None."""
+        return None
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -206,14 +70,14 @@ class SparseAutoencoder(
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data, with values in [0, 1].
+            Training data.
 
         y : None
             Ignored.
 
         Returns
         -------
-        self : SparseAutoencoder
+        self : object
             The fitted model.
         """
         continuing = self.warm_start and hasattr(self, "components_")
@@ -225,9 +89,10 @@ class SparseAutoencoder(
             order="C",
             reset=not continuing,
         )
-        self._warn_if_outside_unit_interval(X)
+        self._check_training_data(X)
 
-        layout = ParameterLayout(X.shape[1], self.n_components)
+        layout = ParameterLayout(X.shape[1], self.n_components, self._tied_weights)
+        random_state = check_random_state(self.random_state)
         if continuing:
             if self.components_.shape[0] != self.n_components:
                 raise ValueError(
@@ -242,10 +107,16 @@ class SparseAutoencoder(
                 self.intercept_visible_,
             )
         else:
-            theta0 = layout.initialize(check_random_state(self.random_state))
+            theta0 = layout.initialize(random_state)
 
         with SparseAutoencoderObjective(
-            X, self.n_components, rho=self.rho, beta=self.beta, alpha=self.alpha
+            X,
+            self.n_components,
+            decoder=self._decoder,
+            tied_weights=self._tied_weights,
+            k=self._k,
+            input_mask=self._input_mask(X, random_state),
+            **self._objective_params(),
         ) as objective:
             result = minimize_lbfgs(
                 objective,
@@ -259,30 +130,13 @@ class SparseAutoencoder(
             np.ascontiguousarray(p, dtype=X.dtype) for p in layout.unpack(result.x)
         )
         self.components_ = W1
-        self.decoder_components_ = W2T
+        self.decoder_components_ = W1 if self._tied_weights else W2T
         self.intercept_hidden_ = b1
         self.intercept_visible_ = b2
         self.n_iter_ = result.n_iter
         self.loss_ = result.loss
         self.loss_curve_ = result.loss_curve
         return self
-
-    def _warn_if_outside_unit_interval(self, X):
-        data = X.data if sp.issparse(X) else X
-        if data.size == 0:
-            return
-        low, high = float(data.min()), float(data.max())
-        if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
-            low = min(low, 0.0)
-        if low < 0.0 or high > 1.0:
-            warnings.warn(
-                f"{type(self).__name__} reconstructs inputs through a sigmoid, "
-                f"which only reaches values in [0, 1], but X has values in "
-                f"[{low:.4g}, {high:.4g}]. Scale X into [0, 1] first, for "
-                "instance with sklearn.preprocessing.MinMaxScaler.",
-                UserWarning,
-                stacklevel=4,
-            )
 
     def _weights(self, dtype):
         """The fitted parameters cast to ``dtype`` (no copy when it matches)."""
@@ -307,8 +161,7 @@ class SparseAutoencoder(
         Returns
         -------
         H : ndarray of shape (n_samples, n_components)
-            Hidden activations ``sigmoid(X @ components_.T +
-            intercept_hidden_)``, in [0, 1], of the dtype of X (float32 or
+            Hidden activations (the codes), of the dtype of X (float32 or
             float64).
         """
         check_is_fitted(self)
@@ -316,7 +169,7 @@ class SparseAutoencoder(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
         )
         W1, _, b1, _ = self._weights(X.dtype)
-        return encode(X, W1, b1)
+        return encode(X, W1, b1, k=self._k)
 
     def inverse_transform(self, X):
         """Decode hidden activations back to input space.
@@ -329,8 +182,9 @@ class SparseAutoencoder(
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features)
-            Reconstruction ``sigmoid(X @ decoder_components_ +
-            intercept_visible_)``, of the dtype of X (float32 or float64).
+            Reconstruction ``X @ decoder_components_ + intercept_visible_``,
+            through the sigmoid for the sigmoid decoder, of the dtype of X
+            (float32 or float64).
         """
         check_is_fitted(self)
         H = check_array(
@@ -344,14 +198,14 @@ class SparseAutoencoder(
                 "(n_components) as input."
             )
         _, W2T, _, b2 = self._weights(H.dtype)
-        return decode(H, W2T, b2)
+        return decode(H, W2T, b2, linear=self._decoder == "linear")
 
     def score(self, X, y=None):
         """Negative mean reconstruction error of X (higher is better).
 
         The error of one sample is half its squared Euclidean reconstruction
         error, so the score is minus the reconstruction term of the training
-        objective: ``-(1 / 2m) sum_i ||x_hat_i - x_i||^2``.
+        objective (of the clean input): ``-(1 / 2m) sum_i ||x_hat_i - x_i||^2``.
 
         Parameters
         ----------
@@ -371,7 +225,8 @@ class SparseAutoencoder(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
         )
         W1, W2T, b1, b2 = self._weights(X.dtype)
-        X_hat = decode(encode(X, W1, b1), W2T, b2)
+        H = encode(X, W1, b1, k=self._k)
+        X_hat = decode(H, W2T, b2, linear=self._decoder == "linear")
         X_hat -= X.toarray() if sp.issparse(X) else X
         return -0.5 * float(np.vdot(X_hat, X_hat)) / X.shape[0]
 
@@ -385,3 +240,271 @@ class SparseAutoencoder(
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+class SparseAutoencoder(_BaseAutoencoder):
+    r"""Sparse autoencoder with one sigmoid hidden layer, trained by L-BFGS.
+
+    The model of Andrew Ng's CS294A lecture notes and the Stanford UFLDL
+    tutorial. Each sample ``x`` is encoded into hidden activations
+    ``a = sigmoid(x W1^T + b1)`` and reconstructed as
+    ``x_hat = sigmoid(a W2^T + b2)``. Training minimises, over the ``m``
+    training samples,
+
+    .. math::
+
+        J = \frac{1}{2m} \sum_i \lVert \hat x_i - x_i \rVert^2
+            + \frac{\alpha}{2} \left(\lVert W_1 \rVert_F^2
+            + \lVert W_2 \rVert_F^2\right)
+            + \beta \sum_j \mathrm{KL}(\rho \,\Vert\, \hat\rho_j),
+
+    where :math:`\hat\rho_j` is the mean activation of hidden unit ``j`` and
+    :math:`\mathrm{KL}(\rho \Vert \hat\rho) = \rho \log(\rho / \hat\rho)
+    + (1 - \rho) \log((1 - \rho) / (1 - \hat\rho))`. Biases are not
+    decayed. The features it learns are the hidden activations, returned by
+    :meth:`transform`.
+
+    The tutorial's variants are options of the same model: a linear decoder
+    (``decoder="linear"``), an L1 activity penalty in place of the KL term
+    (``sparsity="l1"``), tied weights (``tied_weights=True``) and the
+    denoising autoencoder's masking noise (``corruption``). The user guide
+    gives each one's equations.
+
+    With the default sigmoid decoder the reconstruction lies in [0, 1], so
+    the input must be scaled into that range, for instance with
+    :class:`~sklearn.preprocessing.MinMaxScaler`; ``fit`` warns when it is
+    not. The linear decoder takes any real-valued input, such as
+    ZCA-whitened patches (:class:`~sklearn_sae.preprocessing.ZCAWhitener`).
+
+    Parameters
+    ----------
+    n_components : int, default=200
+        Number of hidden units.
+
+    rho : float, default=0.1
+        Sparsity target of the KL penalty: the desired mean activation of
+        each hidden unit, strictly between 0 and 1. Unused with
+        ``sparsity="l1"``.
+
+    beta : float, default=3.0
+        Weight of the sparsity penalty. ``beta=0`` gives a plain
+        (non-sparse) autoencoder.
+
+    alpha : float, default=3e-3
+        Weight decay on the weight matrices (the tutorial's lambda). With
+        tied weights the shared matrix is decayed once:
+        :math:`\frac{\alpha}{2} \lVert W \rVert_F^2`.
+
+    decoder : {"sigmoid", "linear"}, default="sigmoid"
+        Output units of the reconstruction: ``sigmoid(a W2^T + b2)``, for
+        inputs in [0, 1], or the tutorial's linear decoder ``a W2^T + b2``,
+        for real-valued inputs.
+
+    sparsity : {"kl", "l1"}, default="kl"
+        Sparsity penalty: ``beta`` times the KL divergence between ``rho``
+        and each unit's mean activation, summed over units, or ``"l1"``:
+        ``beta`` times the mean over samples of the L1 norm of the hidden
+        activations, :math:`\beta \frac{1}{m} \sum_i \sum_j |a_{ij}|`.
+
+    tied_weights : bool, default=False
+        If True, the decoder weights are the encoder's, ``W2 = W1^T``, one
+        matrix learned for both; ``decoder_components_`` is then the same
+        array as ``components_``.
+
+    corruption : float, default=0.0
+        Fraction of each training sample's entries set to zero before
+        encoding (the denoising autoencoder's masking noise), in [0, 1); the
+        reconstruction is compared with the clean sample. L-BFGS needs a
+        deterministic objective, so the noise is drawn once per ``fit``, from
+        ``random_state``, and held fixed while training. ``transform`` and
+        ``score`` see uncorrupted input.
+
+    max_iter : int, default=400
+        Maximum number of L-BFGS iterations.
+
+    tol : float, default=1e-5
+        Stop when the largest absolute component of the gradient falls to
+        ``tol``. With ``tol=0`` only ``max_iter`` or the numerical limits of
+        float64 stop the optimizer.
+
+    warm_start : bool, default=False
+        When True and the model is already fitted, ``fit`` starts from the
+        previous solution instead of a fresh random initialisation: the
+        tutorial's way of continuing a long run. ``n_components`` and the
+        number of features must not change between such fits.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the random initialisation of the weights and the masking noise.
+        Pass an int for reproducible results. See :term:`Glossary
+        <random_state>`.
+
+    verbose : int, default=0
+        If positive, print one line per L-BFGS iteration with the loss, the
+        gradient norm and the elapsed time.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Encoder weights ``W1``; row ``j`` is the filter of hidden unit ``j``.
+
+    intercept_hidden_ : ndarray of shape (n_components,)
+        Biases of the hidden units, ``b1``.
+
+    decoder_components_ : ndarray of shape (n_components, n_features)
+        Decoder weights ``W2^T``, so that
+        ``inverse_transform(H) = sigmoid(H @ decoder_components_ +
+        intercept_visible_)`` (without the sigmoid for the linear decoder).
+
+    intercept_visible_ : ndarray of shape (n_features,)
+        Biases of the reconstruction, ``b2``.
+
+    n_iter_ : int
+        Number of L-BFGS iterations run by the last call to ``fit`` (at
+        least 1).
+
+    loss_ : float
+        The objective ``J`` at the solution, with the penalty and the fixed
+        corruption that were minimised.
+
+    loss_curve_ : list of float
+        ``J`` after each iteration of the last fit;
+        ``len(loss_curve_) == n_iter_``. If the starting point already met
+        the stopping criterion, it holds that starting loss alone.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X` has
+        feature names that are all strings.
+
+    See Also
+    --------
+    KSparseAutoencoder : Autoencoder whose codes keep the k largest
+        activations.
+    StackedSparseAutoencoder : Several sparse autoencoders trained layer by
+        layer.
+    sklearn.neural_network.BernoulliRBM : Another unsupervised feature learner
+        with sigmoid hidden units.
+    sklearn.decomposition.PCA : Linear dimensionality reduction.
+
+    Notes
+    -----
+    Input of dtype float32 is trained and transformed in float32; any other
+    input is converted to float64. Sparse input is accepted (converted to
+    CSR) and gives the same result as its dense form.
+
+    Training evaluates the loss and its analytic gradient over all samples
+    at each step; the work arrays hold one block of rows at a time, so
+    memory beyond the data stays near the size of the hidden activations,
+    ``n_samples * n_components``. The masking noise of ``corruption > 0`` is
+    kept as one bit per entry of the training data.
+
+    References
+    ----------
+    .. [1] A. Ng, "Sparse autoencoder", CS294A Lecture notes, Stanford
+       University, 2011.
+    .. [2] Stanford UFLDL Tutorial, "Sparse Autoencoder", "Exercise: Sparse
+       Autoencoder" and "Linear Decoders", http://ufldl.stanford.edu/wiki/
+    .. [3] P. Vincent, H. Larochelle, Y. Bengio and P.-A. Manzagol,
+       "Extracting and composing robust features with denoising
+       autoencoders", ICML 2008.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_sae import SparseAutoencoder
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> X = X / 16.0  # the sigmoid decoder needs inputs in [0, 1]
+    >>> sae = SparseAutoencoder(n_components=32, max_iter=50, random_state=0)
+    >>> H = sae.fit_transform(X)
+    >>> H.shape
+    (1797, 32)
+    >>> X_hat = sae.inverse_transform(H)
+    >>> X_hat.shape
+    (1797, 64)
+    >>> bool(sae.score(X) > -5.0)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseAutoencoder._parameter_constraints,
+        "rho": [StrictInterval(Real, 0, 1, closed="neither")],
+        "beta": [StrictInterval(Real, 0, None, closed="left")],
+        "decoder": [StrOptions({"sigmoid", "linear"})],
+        "sparsity": [StrOptions({"kl", "l1"})],
+        "tied_weights": ["boolean"],
+        "corruption": [StrictInterval(Real, 0, 1, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=200,
+        *,
+        rho=0.1,
+        beta=3.0,
+        alpha=3e-3,
+        decoder="sigmoid",
+        sparsity="kl",
+        tied_weights=False,
+        corruption=0.0,
+        max_iter=400,
+        tol=1e-5,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.rho = rho
+        self.beta = beta
+        self.alpha = alpha
+        self.decoder = decoder
+        self.sparsity = sparsity
+        self.tied_weights = tied_weights
+        self.corruption = corruption
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @property
+    def _decoder(self):
+        return self.decoder
+
+    @property
+    def _tied_weights(self):
+        return self.tied_weights
+
+    def _objective_params(self):
+        return {
+            "rho": self.rho,
+            "beta": self.beta,
+            "alpha": self.alpha,
+            "sparsity": self.sparsity,
+        }
+
+    def _input_mask(self, X, random_state):
+        if self.corruption == 0:
+            return None
+        return masking_noise(*X.shape, self.corruption, random_state)
+
+    def _check_training_data(self, X):
+        if self.decoder == "linear":
+            return
+        data = X.data if sp.issparse(X) else X
+        if data.size == 0:
+            return
+        low, high = float(data.min()), float(data.max())
+        if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
+            low = min(low, 0.0)
+        if low < 0.0 or high > 1.0:
+            warnings.warn(
+                f"{type(self).__name__} reconstructs inputs through a sigmoid, "
+                f"which only reaches values in [0, 1], but X has values in "
+                f"[{low:.4g}, {high:.4g}]. Scale X into [0, 1] first, for "
+                "instance with sklearn.preprocessing.MinMaxScaler, or use "
+                'decoder="linear".',
+                UserWarning,
+                stacklevel=4,
+            )

@@ -7,10 +7,18 @@ estimator class name; there are none.
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_sae import SparseAutoencoder
+from sklearn_sae import KSparseAutoencoder, SparseAutoencoder
 
-# Estimators are checked with their default parameters.
-ESTIMATORS = [SparseAutoencoder()]
+# Every public estimator with its default parameters, and SparseAutoencoder
+# once more with each of its non-default options.
+ESTIMATORS = [
+    SparseAutoencoder(),
+    SparseAutoencoder(decoder="linear"),
+    SparseAutoencoder(sparsity="l1"),
+    SparseAutoencoder(tied_weights=True),
+    SparseAutoencoder(corruption=0.3),
+    KSparseAutoencoder(),
+]
 
 EXPECTED_FAILED_CHECKS: dict = {}
 
