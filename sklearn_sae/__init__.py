@@ -2,7 +2,8 @@
 
 from ._k_sparse_autoencoder import KSparseAutoencoder
 from ._sparse_autoencoder import SparseAutoencoder
+from .preprocessing import ZCAWhitener
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["KSparseAutoencoder", "SparseAutoencoder", "__version__"]
+__all__ = ["KSparseAutoencoder", "SparseAutoencoder", "ZCAWhitener", "__version__"]

@@ -7,7 +7,7 @@ estimator class name; there are none.
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_sae import KSparseAutoencoder, SparseAutoencoder
+from sklearn_sae import KSparseAutoencoder, SparseAutoencoder, ZCAWhitener
 
 # Every public estimator with its default parameters, and SparseAutoencoder
 # once more with each of its non-default options.
@@ -18,6 +18,7 @@ ESTIMATORS = [
     SparseAutoencoder(tied_weights=True),
     SparseAutoencoder(corruption=0.3),
     KSparseAutoencoder(),
+    ZCAWhitener(),
 ]
 
 EXPECTED_FAILED_CHECKS: dict = {}
