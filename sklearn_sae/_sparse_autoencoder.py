@@ -63,6 +63,21 @@ class _BaseAutoencoder(
         """Masking noise for the encoder's input, or None."""
         return None
 
+    def _make_objective(self, X, random_state):
+        """The objective this model minimises on the validated training data X.
+
+        ``random_state`` draws the masking noise, if any.
+        """
+        return SparseAutoencoderObjective(
+            X,
+            self.n_components,
+            decoder=self._decoder,
+            tied_weights=self._tied_weights,
+            k=self._k,
+            input_mask=self._input_mask(X, random_state),
+            **self._objective_params(),
+        )
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the encoder and decoder weights from X.
@@ -109,15 +124,7 @@ class _BaseAutoencoder(
         else:
             theta0 = layout.initialize(random_state)
 
-        with SparseAutoencoderObjective(
-            X,
-            self.n_components,
-            decoder=self._decoder,
-            tied_weights=self._tied_weights,
-            k=self._k,
-            input_mask=self._input_mask(X, random_state),
-            **self._objective_params(),
-        ) as objective:
+        with self._make_objective(X, random_state) as objective:
             result = minimize_lbfgs(
                 objective,
                 theta0,
