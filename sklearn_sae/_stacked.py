@@ -1,0 +1,848 @@
+"""Stacked sparse autoencoders and the fine-tuned classifier (UFLDL).
+
+:class:`StackedSparseAutoencoder` trains sparse autoencoders greedily, layer
+by layer, each on the features of the layer below.
+:class:`StackedSparseAutoencoderClassifier` adds a softmax layer on the top
+features and then, as the tutorial's stacked-autoencoder exercise does,
+fine-tunes every weight at once by back-propagation.
+"""
+
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._finetune import ClassifierObjective, NetworkLayout, forward, log_softmax
+from ._optimize import minimize_lbfgs
+from ._sparse_autoencoder import SparseAutoencoder
+from .utils._param_validation import StrictInterval
+
+# Constraints of the per-layer hyperparameters, applied to a scalar or to each
+# value of a sequence.
+_LAYER_CONSTRAINTS = {
+    "rho": StrictInterval(Real, 0, 1, closed="neither"),
+    "beta": StrictInterval(Real, 0, None, closed="left"),
+    "alpha": StrictInterval(Real, 0, None, closed="left"),
+}
+_LAYER_SIZE = StrictInterval(Integral, 1, None, closed="left")
+
+# The tutorial's initialisation of the softmax weights: 0.005 * randn.
+_SOFTMAX_INIT_SCALE = 0.005
+
+
+def _hidden_layer_sizes(value):
+    """The layer widths as a list of ints, or a ValueError naming the problem."""
+    sizes = [value] if np.ndim(value) == 0 else list(np.asarray(value, dtype=object))
+    if (
+        np.ndim(value) > 1
+        or not sizes
+        or not all(_LAYER_SIZE.is_satisfied_by(size) for size in sizes)
+    ):
+        raise ValueError(
+            "hidden_layer_sizes must be a positive int or a non-empty sequence of "
+            f"positive ints (one per layer), got {value!r}."
+        )
+    return [int(size) for size in sizes]
+
+
+def _per_layer(estimator, name, n_layers):
+    """``estimator.<name>`` as one float per layer, checked like a scalar."""
+    value = getattr(estimator, name)
+    if np.ndim(value) == 0:
+        return [float(value)] * n_layers
+    values = list(np.asarray(value, dtype=object).ravel())
+    if np.ndim(value) != 1 or len(values) != n_layers:
+        raise ValueError(
+            f"{name} must be a single value or one value per layer: "
+            f"hidden_layer_sizes has {n_layers} layer(s), but {name}={value!r} "
+            f"has {len(values)} value(s)."
+        )
+    constraint = _LAYER_CONSTRAINTS[name]
+    for i, v in enumerate(values):
+        if not constraint.is_satisfied_by(v):
+            raise ValueError(
+                f"{name}[{i}] of {type(estimator).__name__} must be {constraint}. "
+                f"Got {v!r} instead."
+            )
+    return [float(v) for v in values]
+
+
+@contextmanager
+def _stage(owner, description, max_iter_name, max_iter):
+    """Re-issue a stage's ConvergenceWarning in the words of ``owner``.
+
+    The layers and stages are fitted by inner estimators and the shared
+    driver, whose advice names their own parameters; the user of a stacked
+    model sets ``max_iter`` (or ``fine_tune_max_iter``) instead.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        yield
+    for warning in caught:
+        if not issubclass(warning.category, ConvergenceWarning):
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+            continue
+        # The driver's text: "<name>: L-BFGS stopped after N iteration(s)
+        # without converging: <reason>. <advice>".
+        text = str(warning.message)
+        reason = text.split("without converging: ", 1)[-1]
+        if "Increase max_iter" in reason:
+            reason = reason.split(". Increase max_iter", 1)[0]
+            advice = f"Increase {max_iter_name} (now {max_iter})."
+        else:
+            reason, _, advice = reason.partition(". The line search")
+            advice = "The line search" + advice if advice else ""
+        warnings.warn(
+            f"{owner}: L-BFGS stopped without converging while {description}: "
+            f"{reason}. {advice}".rstrip(),
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+
+
+def _pretrain(estimator, X, random_state):
+    """Greedy layer-wise training; returns the autoencoders and top features."""
+    sizes = _hidden_layer_sizes(estimator.hidden_layer_sizes)
+    n_layers = len(sizes)
+    settings = {
+        name: _per_layer(estimator, name, n_layers) for name in _LAYER_CONSTRAINTS
+    }
+    seeds = random_state.randint(np.iinfo(np.int32).max, size=n_layers)
+    owner = type(estimator).__name__
+    autoencoders = []
+    H = X
+    for layer, n_components in enumerate(sizes):
+        description = (
+            f"pre-training layer {layer + 1} of {n_layers} "
+            f"({H.shape[1]} -> {n_components} units)"
+        )
+        if estimator.verbose:
+            print(f"{owner}: {description}")
+        sae = SparseAutoencoder(
+            n_components=n_components,
+            rho=settings["rho"][layer],
+            beta=settings["beta"][layer],
+            alpha=settings["alpha"][layer],
+            max_iter=estimator.max_iter,
+            tol=estimator.tol,
+            random_state=int(seeds[layer]),
+            verbose=estimator.verbose,
+        )
+        with _stage(owner, description, "max_iter", estimator.max_iter):
+            H = sae.fit(H).transform(H)
+        autoencoders.append(sae)
+    return autoencoders, H
+
+
+_STACK_PARAMETER_CONSTRAINTS = {
+    "hidden_layer_sizes": ["array-like", _LAYER_SIZE],
+    **{name: ["array-like", c] for name, c in _LAYER_CONSTRAINTS.items()},
+    "max_iter": [StrictInterval(Integral, 1, None, closed="left")],
+    "tol": [StrictInterval(Real, 0, None, closed="left")],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+class StackedSparseAutoencoder(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    r"""Stack of sparse autoencoders trained greedily, layer by layer.
+
+    The unsupervised part of the UFLDL stacked-autoencoder exercise: a
+    :class:`SparseAutoencoder` is trained on the input, a second one on the
+    hidden activations of the first, and so on. Layer ``l`` computes
+    ``a_l = sigmoid(a_{l-1} W_l^T + b_l)`` from the output of the layer below
+    (``a_0`` is the input); :meth:`transform` returns the activations of the
+    top layer and :meth:`inverse_transform` decodes them back through every
+    layer's decoder, from the top down, to input space.
+
+    The first layer reconstructs its input through a sigmoid, so the input
+    should be scaled into [0, 1] (a warning says so when it is not); the
+    layers above see sigmoid activations, which already are.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(200, 200)
+        Number of hidden units of each layer, from the input up.
+
+    rho : float or sequence of float, default=0.1
+        Sparsity target of each layer, strictly between 0 and 1: one value for
+        all layers, or one value per layer.
+
+    beta : float or sequence of float, default=3.0
+        Weight of the sparsity penalty, for all layers or per layer.
+
+    alpha : float or sequence of float, default=3e-3
+        Weight decay (the tutorial's lambda), for all layers or per layer.
+
+    max_iter : int, default=400
+        Maximum number of L-BFGS iterations of each layer's training.
+
+    tol : float, default=1e-5
+        Stop a layer's training when the largest absolute component of the
+        gradient falls to ``tol``.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation of every layer. Pass an int for reproducible
+        results. See :term:`Glossary <random_state>`.
+
+    verbose : int, default=0
+        If positive, print which layer is being trained and one line per
+        L-BFGS iteration.
+
+    Attributes
+    ----------
+    autoencoders_ : list of SparseAutoencoder
+        The fitted layers, from the input up; ``autoencoders_[l]`` maps the
+        features of layer ``l - 1`` to those of layer ``l``.
+
+    n_iter_ : int
+        Total number of L-BFGS iterations over all layers; those of layer
+        ``l`` are ``autoencoders_[l].n_iter_``.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X` has
+        feature names that are all strings.
+
+    See Also
+    --------
+    SparseAutoencoder : One layer of the stack.
+    StackedSparseAutoencoderClassifier : The stack with a softmax layer on
+        top, fine-tuned on labels.
+    sklearn.neural_network.BernoulliRBM : Unsupervised features that are
+        stacked the same way in deep belief networks.
+
+    Notes
+    -----
+    Input of dtype float32 is trained and transformed in float32; any other
+    input is converted to float64. Sparse input is accepted (converted to
+    CSR); the layers above the first see dense activations.
+
+    References
+    ----------
+    .. [1] Stanford UFLDL Tutorial, "Stacked Autoencoders" and "Exercise:
+       Implement deep networks for digit classification",
+       http://ufldl.stanford.edu/wiki/
+    .. [2] Y. Bengio, P. Lamblin, D. Popovici and H. Larochelle, "Greedy
+       layer-wise training of deep networks", NIPS 2006.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_sae._stacked import StackedSparseAutoencoder
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> X = X / 16.0  # the first layer's sigmoid decoder needs inputs in [0, 1]
+    >>> ssae = StackedSparseAutoencoder((32, 16), max_iter=30, random_state=0)
+    >>> H = ssae.fit_transform(X)
+    >>> H.shape
+    (1797, 16)
+    >>> [sae.n_components for sae in ssae.autoencoders_]
+    [32, 16]
+    >>> ssae.inverse_transform(H).shape
+    (1797, 64)
+    """
+
+    _parameter_constraints: dict = dict(_STACK_PARAMETER_CONSTRAINTS)
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(200, 200),
+        *,
+        rho=0.1,
+        beta=3.0,
+        alpha=3e-3,
+        max_iter=400,
+        tol=1e-5,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.rho = rho
+        self.beta = beta
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the layers one after the other.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, with values in [0, 1].
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : StackedSparseAutoencoder
+            The fitted model.
+        """
+        self._fit(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Train the layers and return the top layer's features of X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, with values in [0, 1].
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+            Activations of the top layer.
+        """
+        return self._fit(X)
+
+    def _fit(self, X):
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C"
+        )
+        self.autoencoders_, H = _pretrain(
+            self, X, check_random_state(self.random_state)
+        )
+        self.n_iter_ = sum(sae.n_iter_ for sae in self.autoencoders_)
+        return H
+
+    def transform(self, X):
+        """Encode X through every layer.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+            Activations of the top layer, in [0, 1], of the dtype of X
+            (float32 or float64).
+        """
+        check_is_fitted(self)
+        H = validate_data(
+            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
+        )
+        for sae in self.autoencoders_:
+            H = sae.transform(H)
+        return H
+
+    def inverse_transform(self, X):
+        """Decode top-layer activations back to input space, layer by layer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, hidden_layer_sizes[-1])
+            Activations of the top layer, as returned by :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            The reconstruction: each layer's decoder applied from the top
+            down, of the dtype of X (float32 or float64).
+        """
+        check_is_fitted(self)
+        H = check_array(
+            X, dtype=(np.float64, np.float32), input_name="X", estimator=self
+        )
+        n_top = self._n_features_out
+        if H.shape[1] != n_top:
+            raise ValueError(
+                f"X has {H.shape[1]} features, but {type(self).__name__}."
+                f"inverse_transform is expecting {n_top} features (the width of "
+                "the top layer) as input."
+            )
+        for sae in reversed(self.autoencoders_):
+            H = sae.inverse_transform(H)
+        return H
+
+    def score(self, X, y=None):
+        """Negative mean reconstruction error of X through the whole stack.
+
+        The reconstruction is ``inverse_transform(transform(X))``; the error
+        of one sample is half its squared Euclidean distance to the sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Minus the mean reconstruction error (higher is better).
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
+        )
+        X_hat = self.inverse_transform(self.transform(X))
+        X_hat -= X.toarray() if sp.issparse(X) else X
+        return -0.5 * float(np.vdot(X_hat, X_hat)) / X.shape[0]
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "autoencoders_")
+
+    @property
+    def _n_features_out(self):
+        """Number of transformed output features."""
+        return self.autoencoders_[-1].components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+class StackedSparseAutoencoderClassifier(ClassifierMixin, BaseEstimator):
+    r"""Stacked sparse autoencoders with a softmax layer, fine-tuned on labels.
+
+    The UFLDL stacked-autoencoder exercise as one classifier, trained in
+    three stages, each by L-BFGS:
+
+    1. greedy pre-training: a :class:`SparseAutoencoder` per hidden layer,
+       each on the features of the layer below (as
+       :class:`StackedSparseAutoencoder` does; the labels are not used);
+    2. a softmax (multinomial logistic) layer on the top layer's features,
+       minimising the mean cross-entropy plus
+       ``softmax_alpha / 2 * ||W_softmax||^2``;
+    3. with ``fine_tune=True``, every weight and bias of the network at
+       once, by back-propagation through the sigmoid layers, on the same
+       objective.
+
+    For a sample ``x`` the network computes ``a_0 = x``,
+    ``a_l = sigmoid(a_{l-1} @ coefs_[l-1] + intercepts_[l-1])`` for each
+    hidden layer, and the class scores ``z = a_L @ coefs_[-1] +
+    intercepts_[-1]``; the class probabilities are ``softmax(z)``. The
+    objective of stages 2 and 3, for ``m`` samples with labels ``y_i``, is
+
+    .. math::
+
+        J = -\frac{1}{m} \sum_i \log \mathrm{softmax}(z_i)_{y_i}
+            + \frac{\lambda}{2} \lVert W_{L+1} \rVert_F^2,
+
+    with :math:`\lambda` = ``softmax_alpha``. As in the tutorial's
+    ``stackedAECost``, only the softmax weights are decayed during
+    fine-tuning: the encoder weights start from their pre-trained values,
+    which act as the regulariser. Because stage 2 minimises the same ``J``
+    with the encoders held fixed, ``loss_curve_`` runs on from the softmax
+    stage into the fine-tuning.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(200, 200)
+        Number of hidden units of each sigmoid layer, from the input up.
+
+    rho : float or sequence of float, default=0.1
+        Sparsity target of each layer's pre-training, strictly between 0 and
+        1: one value for all layers, or one per layer.
+
+    beta : float or sequence of float, default=3.0
+        Weight of the sparsity penalty in pre-training, for all layers or
+        per layer.
+
+    alpha : float or sequence of float, default=3e-3
+        Weight decay of the pre-training (the tutorial's lambda for the
+        autoencoders), for all layers or per layer.
+
+    softmax_alpha : float, default=1e-4
+        Weight decay of the softmax weights, in the softmax stage and in
+        fine-tuning. The tutorial trains its softmax classifiers with
+        lambda = 1e-4 (``softmaxTrain``), a smaller value than the 3e-3 of
+        its autoencoders; the cross-entropy is a much smaller number than
+        the autoencoders' reconstruction error.
+
+    fine_tune : bool, default=True
+        Whether to fine-tune all weights after training the softmax layer.
+        With False, the classifier is the softmax layer on the pre-trained
+        features.
+
+    max_iter : int, default=400
+        Maximum number of L-BFGS iterations of each stage: each layer's
+        pre-training, the softmax layer, and the fine-tuning unless
+        ``fine_tune_max_iter`` is given.
+
+    fine_tune_max_iter : int, default=None
+        Maximum number of L-BFGS iterations of the fine-tuning. None means
+        ``max_iter``.
+
+    tol : float, default=1e-5
+        Stop each stage when the largest absolute component of its gradient
+        falls to ``tol``.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation of every layer and of the softmax weights.
+        Pass an int for reproducible results. See
+        :term:`Glossary <random_state>`.
+
+    verbose : int, default=0
+        If positive, print which stage is running and one line per L-BFGS
+        iteration.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, sorted.
+
+    autoencoders_ : list of SparseAutoencoder
+        The pre-trained layers (stage 1), from the input up. Their weights
+        are the starting point of the fine-tuning, which does not change
+        them: the fine-tuned weights are in ``coefs_``.
+
+    coefs_ : list of ndarray
+        Weights of the final network, one array per layer as in
+        :class:`~sklearn.neural_network.MLPClassifier`: ``coefs_[l]`` has
+        shape ``(n_units_in, n_units_out)``; the last one is the softmax
+        layer, of shape ``(hidden_layer_sizes[-1], n_classes)``.
+
+    intercepts_ : list of ndarray
+        Biases of the final network, ``intercepts_[l]`` of shape
+        ``(n_units_out,)``. The softmax layer has biases too (the tutorial's
+        has none); they are not decayed.
+
+    pretrained_coefs_ : list of ndarray
+        The weights before fine-tuning: the autoencoders' encoder weights
+        (transposed) and the softmax layer of stage 2. Equal to ``coefs_``
+        when ``fine_tune=False``.
+
+    pretrained_intercepts_ : list of ndarray
+        The biases before fine-tuning.
+
+    n_iter_ : int
+        Total number of L-BFGS iterations over all stages: the pre-training
+        of each layer (``autoencoders_[l].n_iter_``), the softmax layer
+        (``softmax_n_iter_``) and the fine-tuning (``fine_tune_n_iter_``).
+
+    softmax_n_iter_ : int
+        Number of L-BFGS iterations of the softmax stage.
+
+    fine_tune_n_iter_ : int
+        Number of L-BFGS iterations of the fine-tuning, 0 when
+        ``fine_tune=False``.
+
+    loss_ : float
+        The objective ``J`` at the final weights.
+
+    loss_curve_ : list of float
+        ``J`` after each iteration of the softmax stage and then of the
+        fine-tuning.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X` has
+        feature names that are all strings.
+
+    See Also
+    --------
+    StackedSparseAutoencoder : The unsupervised stack alone, as a
+        transformer.
+    SparseAutoencoder : One layer of the stack.
+    sklearn.neural_network.MLPClassifier : A network of the same shape
+        trained from a random start, without pre-training.
+
+    Notes
+    -----
+    Input of dtype float32 is trained and evaluated in float32; any other
+    input is converted to float64. The input should be scaled into [0, 1]
+    for the first autoencoder's sigmoid decoder. Binary problems use a
+    softmax over two classes; ``decision_function`` then returns the
+    difference of the two scores, positive for ``classes_[1]``.
+
+    References
+    ----------
+    .. [1] Stanford UFLDL Tutorial, "Fine-tuning Stacked AEs" and "Exercise:
+       Implement deep networks for digit classification",
+       http://ufldl.stanford.edu/wiki/
+    .. [2] Y. Bengio, P. Lamblin, D. Popovici and H. Larochelle, "Greedy
+       layer-wise training of deep networks", NIPS 2006.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn_sae._stacked import StackedSparseAutoencoderClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(
+    ...     X / 16.0, y, random_state=0
+    ... )
+    >>> clf = StackedSparseAutoencoderClassifier(
+    ...     (64, 32), max_iter=50, random_state=0
+    ... ).fit(X_train, y_train)
+    >>> clf.predict_proba(X_test).shape
+    (450, 10)
+    >>> bool(clf.score(X_test, y_test) > 0.9)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_STACK_PARAMETER_CONSTRAINTS,
+        "softmax_alpha": [StrictInterval(Real, 0, None, closed="left")],
+        "fine_tune": ["boolean"],
+        "fine_tune_max_iter": [StrictInterval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(200, 200),
+        *,
+        rho=0.1,
+        beta=3.0,
+        alpha=3e-3,
+        softmax_alpha=1e-4,
+        fine_tune=True,
+        max_iter=400,
+        fine_tune_max_iter=None,
+        tol=1e-5,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.rho = rho
+        self.beta = beta
+        self.alpha = alpha
+        self.softmax_alpha = softmax_alpha
+        self.fine_tune = fine_tune
+        self.max_iter = max_iter
+        self.fine_tune_max_iter = fine_tune_max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Pre-train the layers, train the softmax layer, then fine-tune.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, with values in [0, 1].
+
+        y : array-like of shape (n_samples,)
+            Class labels (strings or integers).
+
+        Returns
+        -------
+        self : StackedSparseAutoencoderClassifier
+            The fitted classifier.
+        """
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=(np.float64, np.float32),
+            order="C",
+        )
+        check_classification_targets(y)
+        classes, y_index = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes, but "
+                f"the data contain only one class: {classes.tolist()[0]!r}."
+            )
+        # Validate every parameter before the first (long) stage starts.
+        sizes = _hidden_layer_sizes(self.hidden_layer_sizes)
+        for name in _LAYER_CONSTRAINTS:
+            _per_layer(self, name, len(sizes))
+        random_state = check_random_state(self.random_state)
+        owner = type(self).__name__
+        self.classes_ = classes
+
+        autoencoders, H = _pretrain(self, X, random_state)
+
+        # Stage 2: the softmax layer on the top features.
+        n_classes = len(classes)
+        softmax = NetworkLayout((sizes[-1], n_classes))
+        theta = np.zeros(softmax.size)
+        theta[: softmax.n_weights] = _SOFTMAX_INIT_SCALE * random_state.standard_normal(
+            softmax.n_weights
+        )
+        description = "training the softmax layer"
+        if self.verbose:
+            print(f"{owner}: {description}")
+        with (
+            _stage(owner, description, "max_iter", self.max_iter),
+            ClassifierObjective(
+                H, y_index, softmax.layer_sizes, alpha=self.softmax_alpha
+            ) as objective,
+        ):
+            result = minimize_lbfgs(
+                objective,
+                theta,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                verbose=self.verbose,
+                name=owner,
+            )
+        del H
+        (W_softmax,), (b_softmax,) = softmax.unpack(result.x)
+        self.softmax_n_iter_ = result.n_iter
+        self.fine_tune_n_iter_ = 0
+        loss_curve = list(result.loss_curve)
+        loss = result.loss
+
+        network = NetworkLayout((X.shape[1], *sizes, n_classes))
+        weights = [sae.components_ for sae in autoencoders] + [W_softmax]
+        biases = [sae.intercept_hidden_ for sae in autoencoders] + [b_softmax]
+        self.pretrained_coefs_ = [np.ascontiguousarray(W.T, X.dtype) for W in weights]
+        self.pretrained_intercepts_ = [b.astype(X.dtype) for b in biases]
+
+        # Stage 3: every weight at once.
+        if self.fine_tune:
+            max_iter = self.fine_tune_max_iter or self.max_iter
+            name = "fine_tune_max_iter" if self.fine_tune_max_iter else "max_iter"
+            description = "fine-tuning all layers"
+            if self.verbose:
+                print(f"{owner}: {description}")
+            decay = [0.0] * len(sizes) + [self.softmax_alpha]
+            with (
+                _stage(owner, description, name, max_iter),
+                ClassifierObjective(
+                    X, y_index, network.layer_sizes, alpha=decay
+                ) as objective,
+            ):
+                result = minimize_lbfgs(
+                    objective,
+                    network.pack(weights, biases),
+                    max_iter=max_iter,
+                    tol=self.tol,
+                    verbose=self.verbose,
+                    name=owner,
+                )
+            weights, biases = network.unpack(result.x)
+            self.fine_tune_n_iter_ = result.n_iter
+            loss_curve += result.loss_curve
+            loss = result.loss
+            self.coefs_ = [np.ascontiguousarray(W.T, X.dtype) for W in weights]
+            self.intercepts_ = [b.astype(X.dtype) for b in biases]
+        else:
+            self.coefs_ = [W.copy() for W in self.pretrained_coefs_]
+            self.intercepts_ = [b.copy() for b in self.pretrained_intercepts_]
+
+        self.autoencoders_ = autoencoders
+        self.n_iter_ = (
+            sum(sae.n_iter_ for sae in autoencoders)
+            + self.softmax_n_iter_
+            + self.fine_tune_n_iter_
+        )
+        self.loss_ = loss
+        self.loss_curve_ = loss_curve
+        return self
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coefs_")
+
+    def _scores(self, X):
+        """Class scores ``z`` (n_samples, n_classes) in the dtype of X."""
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
+        )
+        weights = [W.T.astype(X.dtype, copy=False) for W in self.coefs_]
+        biases = [b.astype(X.dtype, copy=False) for b in self.intercepts_]
+        return forward(X, weights, biases)
+
+    def decision_function(self, X):
+        """Class scores of X, before the softmax.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The scores ``z`` of each class. For two classes, the difference
+            ``z[:, 1] - z[:, 0]``: positive values favour ``classes_[1]``.
+        """
+        Z = self._scores(X)
+        if Z.shape[1] == 2:
+            return Z[:, 1] - Z[:, 0]
+        return Z
+
+    def predict(self, X):
+        """Predict the class of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            The most probable class of each sample.
+        """
+        scores = self._scores(X)
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def predict_log_proba(self, X):
+        """Log of the class probabilities, computed stably.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            ``log softmax(z)``, classes in the order of ``classes_``.
+        """
+        return log_softmax(self._scores(X))
+
+    def predict_proba(self, X):
+        """Class probabilities, the softmax of the class scores.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            ``softmax(z)``, classes in the order of ``classes_``; each row
+            sums to 1.
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
