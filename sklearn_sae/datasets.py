@@ -1,23 +1,35 @@
-"""Loader for the MNIST handwritten digits.
+"""Loaders: the MNIST handwritten digits and patches of natural images.
 
-The data are read from the original IDX files of LeCun, Cortes and Burges when
+MNIST is read from the original IDX files of LeCun, Cortes and Burges when
 they are available locally, and fetched from OpenML otherwise. Both sources give
 the same layout as ``fetch_openml("mnist_784")``: the 60,000 training images
 first, then the 10,000 test images.
+
+Natural-image patches are sampled from the photographs that ship with
+scikit-learn (:func:`sklearn.datasets.load_sample_images`), whitened and
+normalised as the tutorial prepares its own images.
 """
 
 import gzip
 import os
 import struct
 import zlib
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import fetch_openml
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import validate_params
+from sklearn.utils._param_validation import Interval, validate_params
 
-__all__ = ["MNIST_DIR_ENV", "N_TEST", "N_TRAIN", "load_mnist"]
+__all__ = [
+    "MNIST_DIR_ENV",
+    "N_TEST",
+    "N_TRAIN",
+    "load_mnist",
+    "load_natural_image_patches",
+    "whiten_image",
+]
 
 #: Environment variable naming a folder that holds the four MNIST IDX files.
 MNIST_DIR_ENV = "SKLEARN_SAE_MNIST_DIR"
@@ -420,3 +432,182 @@ def load_mnist(
         target_names=np.arange(_N_CLASSES),
         DESCR=_DESCR.format(source=source),
     )
+
+
+def whiten_image(image, *, cutoff=0.4):
+    """Flatten the power spectrum of an image, as the tutorial's images were.
+
+    The tutorial's natural images (``IMAGES.mat``, from Olshausen and Field)
+    were whitened by the filter :math:`R(f) = f \\exp(-(f / f_0)^4)` in the
+    Fourier domain: the factor :math:`f` undoes the :math:`1/f` fall-off of
+    the amplitude spectrum of natural images, the exponential removes the
+    highest frequencies, where noise and aliasing dominate. The result is
+    scaled to unit standard deviation.
+
+    Parameters
+    ----------
+    image : array-like of shape (height, width) or (height, width, channels)
+        The image; each channel is filtered on its own.
+
+    cutoff : float, default=0.4
+        The cut-off frequency :math:`f_0`, in cycles per pixel (the Nyquist
+        frequency is 0.5).
+
+    Returns
+    -------
+    whitened : ndarray of the shape of `image`, float64
+        The whitened image, with mean 0 and standard deviation 1.
+
+    References
+    ----------
+    B. A. Olshausen and D. J. Field, "Sparse coding with an overcomplete basis
+    set: a strategy employed by V1?", Vision Research 37(23), 1997.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_sae.datasets import whiten_image
+    >>> image = np.random.RandomState(0).uniform(size=(32, 48))
+    >>> whitened = whiten_image(image)
+    >>> whitened.shape, round(float(whitened.std()), 6)
+    ((32, 48), 1.0)
+    """
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim not in (2, 3) or min(image.shape[:2]) < 2:
+        raise ValueError(
+            "image must be of shape (height, width) or (height, width, channels) "
+            f"with at least 2 rows and 2 columns, got shape {image.shape}."
+        )
+    if not np.all(np.isfinite(image)):
+        raise ValueError("image must not contain NaN or infinity.")
+    if not cutoff > 0:
+        raise ValueError(f"cutoff must be positive, got {cutoff!r}.")
+    height, width = image.shape[:2]
+    fy = np.fft.fftfreq(height)[:, None]
+    fx = np.fft.rfftfreq(width)[None, :]
+    f = np.hypot(fx, fy)
+    response = f * np.exp(-((f / cutoff) ** 4))
+    if image.ndim == 3:
+        response = response[:, :, None]
+    spectrum = np.fft.rfft2(image, axes=(0, 1)) * response
+    whitened = np.fft.irfft2(spectrum, s=(height, width), axes=(0, 1))
+    std = whitened.std()
+    if std > 0:
+        whitened /= std
+    return whitened
+
+
+@validate_params(
+    {
+        "n_patches": [Interval(Integral, 1, None, closed="left")],
+        "patch_size": [Interval(Integral, 1, None, closed="left")],
+        "color": ["boolean"],
+        "whiten": ["boolean"],
+        "normalize": ["boolean"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def load_natural_image_patches(
+    n_patches=10_000,
+    *,
+    patch_size=8,
+    color=False,
+    whiten=True,
+    normalize=True,
+    random_state=None,
+):
+    """Sample square patches of natural images, prepared as in the tutorial.
+
+    The images are the two photographs of
+    :func:`sklearn.datasets.load_sample_images`, which need no download. Each
+    patch is taken from an image and a position drawn uniformly at random, as
+    the tutorial's ``sampleIMAGES.m`` does. The pixels are scaled into [0, 1]
+    first (divided by 255); then, by default:
+
+    1. each image is whitened (:func:`whiten_image`), which turns the
+       photographs into images like the tutorial's ``IMAGES.mat``;
+    2. the patches are normalised for the sigmoid decoder
+       (:func:`sklearn_sae.preprocessing.normalize_patches`: each patch's
+       mean removed, truncated to 3 standard deviations, rescaled into
+       [0.1, 0.9]).
+
+    With ``whiten=False, normalize=False`` the patches keep their raw values
+    in [0, 1], the input of the tutorial's linear-decoder exercise, which
+    whitens the patches themselves
+    (:class:`~sklearn_sae.preprocessing.ZCAWhitener`).
+
+    Parameters
+    ----------
+    n_patches : int, default=10000
+        Number of patches.
+
+    patch_size : int, default=8
+        Height and width of the patches, in pixels.
+
+    color : bool, default=False
+        If False, the images are turned to grayscale (the mean of the three
+        channels) and each patch has ``patch_size ** 2`` features; if True,
+        each patch keeps its three channels, ``3 * patch_size ** 2`` features
+        in the order of a ``(patch_size, patch_size, 3)`` image flattened in C
+        order.
+
+    whiten : bool, default=True
+        Whiten each image (each channel on its own) before sampling.
+
+    normalize : bool, default=True
+        Apply the tutorial's patch normalisation after sampling.
+
+    random_state : int, RandomState instance or None, default=None
+        Draws the images and positions. Pass an int for reproducible output.
+
+    Returns
+    -------
+    patches : ndarray of shape (n_patches, n_features), float64
+        One patch per row; ``n_features`` is ``patch_size ** 2``, times 3 when
+        ``color`` is True.
+
+    See Also
+    --------
+    sklearn.feature_extraction.image.extract_patches_2d : All or random
+        patches of one image.
+    sklearn_sae.plotting.FilterDisplay : Shows filters learned from patches.
+
+    Examples
+    --------
+    >>> from sklearn_sae.datasets import load_natural_image_patches
+    >>> X = load_natural_image_patches(1000, random_state=0)
+    >>> X.shape
+    (1000, 64)
+    >>> bool(X.min() >= 0.1 and X.max() <= 0.9)
+    True
+    """
+    from sklearn.datasets import load_sample_images
+    from sklearn.utils import check_random_state
+
+    from .preprocessing import normalize_patches
+
+    random_state = check_random_state(random_state)
+    images = [image / 255.0 for image in load_sample_images().images]
+    if not color:
+        images = [image.mean(axis=2) for image in images]
+    if whiten:
+        images = [whiten_image(image) for image in images]
+    smallest = min(min(image.shape[:2]) for image in images)
+    if patch_size > smallest:
+        raise ValueError(
+            f"patch_size={patch_size} is larger than the smallest image side "
+            f"({smallest} pixels)."
+        )
+
+    n_features = patch_size * patch_size * (3 if color else 1)
+    patches = np.empty((n_patches, n_features))
+    which = random_state.randint(len(images), size=n_patches)
+    for index, image_index in enumerate(which):
+        image = images[image_index]
+        top = random_state.randint(image.shape[0] - patch_size + 1)
+        left = random_state.randint(image.shape[1] - patch_size + 1)
+        patches[index] = image[top : top + patch_size, left : left + patch_size].ravel()
+    if normalize:
+        patches = normalize_patches(patches, copy=False)
+    return patches
