@@ -32,10 +32,11 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
 root_doc = "index"
 
 # autosummary writes one page per public name into generated/ (see api.rst);
@@ -46,6 +47,25 @@ autosummary_generate = True
 # sections, not a second members table.
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
+
+# -- Gallery ------------------------------------------------------------------
+#
+# sphinx-gallery runs every examples/plot_*.py during the build and fails it
+# when one raises. MNIST examples read the folder in SKLEARN_SAE_MNIST_DIR, as
+# .ci/run sets it.
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": "/plot_",
+    "within_subsection_order": "FileNameSortKey",
+    "doc_module": ("sklearn_sae",),
+    "backreferences_dir": "generated/backreferences",
+    "reference_url": {"sklearn_sae": None},
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "show_memory": False,
+}
 
 # -- References to scikit-learn's documentation ------------------------------
 #

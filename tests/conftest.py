@@ -1,4 +1,8 @@
-"""Shared fixtures: where the MNIST IDX files are, when they are at hand."""
+"""Shared fixtures and options.
+
+Where the MNIST IDX files are, when they are at hand, and ``--run-examples``,
+which runs the gallery's scripts (the documentation build runs them anyway).
+"""
 
 import os
 from pathlib import Path
@@ -30,3 +34,11 @@ def mnist_dir():
             f"set {MNIST_DIR_ENV} to a folder holding them to run this test"
         )
     return MNIST_DIR
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--run-examples",
+        action="store_true",
+        help="also run every script in examples/ (the docs build runs them in CI)",
+    )
