@@ -1,0 +1,431 @@
+"""The objective against its floor, the five matrix products, and against baselines.
+
+One evaluation of the sparse autoencoder's loss and gradient on ``m`` samples,
+``d`` features and ``h`` hidden units needs five ``m x d x h`` matrix products
+(encode, decode, back through the decoder, the two weight gradients). Their
+time, measured in the same run on the same BLAS, is the bound every figure
+below is divided by.
+
+How the bound is measured (so that it is an honest floor): the five products
+run on whole matrices (the most favourable shapes for BLAS) into preallocated
+output arrays (no page faults of fresh allocations), timed two ways:
+
+- ``BLAS threads``: NumPy's OpenBLAS with its default number of threads, the
+  bound as the issue defines it;
+- ``1 thread / n``: single-threaded BLAS divided by the number of threads the
+  objective uses, i.e. perfect scaling over the cores.
+
+The bound is the smaller of the two medians. Single-threaded timings barely
+move when another process takes a core, while multi-threaded OpenBLAS waits for
+its slowest thread, so on a loaded machine the second is usually the smaller:
+the bound then errs on the strict side.
+
+Every figure is a median of ``--repeats`` runs whose parts are interleaved, so
+that a change of load hits the bound and what it is compared with alike. Parts
+(``--parts``):
+
+- ``eval``: one loss+gradient evaluation of the package's objective (run as
+  ``fit`` runs it: BLAS single-threaded, rows split over threads) and of a
+  straightforward vectorised NumPy evaluation (the tutorial's style, BLAS at
+  its default threads), float32 and float64, on MNIST (60,000 x 784, h=200)
+  and a small shape (10,000 x 64, h=25, uniform random data); PyTorch autograd
+  too when it is importable;
+- ``mlp``: time per L-BFGS iteration over the first 10 iterations of
+  ``SparseAutoencoder.fit`` and of scikit-learn's
+  ``MLPRegressor(solver="lbfgs")`` fitting X -> X with the same architecture
+  and dtype, MNIST;
+- ``fit``: marginal time per L-BFGS iteration of ``SparseAutoencoder.fit``
+  (MNIST, float32): the difference of two fits of different ``max_iter``,
+  divided by the difference of their iteration counts;
+- ``memory``: peak memory allocated (tracemalloc) during ``fit`` on MNIST
+  float32, against the input's size, with the shares of scipy's L-BFGS-B
+  workspace and of the hidden activations;
+- ``exercise``: the UFLDL vectorisation exercise end to end (first 10,000
+  MNIST images, 196 hidden units, rho=0.1, lambda=3e-3, beta=3, 400 L-BFGS
+  iterations), against 400 times its bound.
+
+Run from the repository root::
+
+    SKLEARN_SAE_MNIST_DIR=../shared/data/mnist python benchmarks/bench_objective.py
+
+``--quick`` runs every part on 10,000 MNIST images, with fewer iterations.
+"""
+
+import argparse
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPRegressor
+from threadpoolctl import threadpool_limits
+
+from sklearn_sae import SparseAutoencoder
+from sklearn_sae._objective import ParameterLayout, SparseAutoencoderObjective
+from sklearn_sae.datasets import load_mnist
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+PARTS = ("eval", "mlp", "fit", "memory", "exercise")
+TUTORIAL = dict(rho=0.1, beta=3.0, alpha=3e-3)
+# scipy's L-BFGS-B keeps this many correction pairs (its default maxcor).
+LBFGS_MEMORY = 10
+
+
+def _seconds(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def _interleaved_medians(functions, repeats):
+    """Run each function once (warm-up), then ``repeats`` rounds of all of them.
+
+    Returns the median seconds of each, in a dict with the keys of ``functions``.
+    """
+    for function in functions.values():
+        function()
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            times[name].append(_seconds(function))
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
+def _starting_point(n_features, n_components, dtype):
+    layout = ParameterLayout(n_features, n_components)
+    theta = layout.initialize(np.random.RandomState(0))
+    return theta, [p.astype(dtype) for p in layout.unpack(theta)]
+
+
+class FiveProducts:
+    """The five ``m x d x h`` products of one evaluation, into preallocated arrays."""
+
+    def __init__(self, X, W1, W2T):
+        m, h = X.shape[0], W1.shape[0]
+        self.X, self.W1, self.W2T = X, W1, W2T
+        self.H = np.empty((m, h), dtype=X.dtype)
+        self.R = np.empty(X.shape, dtype=X.dtype)
+        self.D = np.empty((m, h), dtype=X.dtype)
+        self.G1 = np.empty(W1.shape, dtype=X.dtype)
+        self.G2 = np.empty(W1.shape, dtype=X.dtype)
+
+    def __call__(self):
+        X, W1, W2T = self.X, self.W1, self.W2T
+        np.matmul(X, W1.T, out=self.H)  # encode
+        np.matmul(self.H, W2T, out=self.R)  # decode
+        np.matmul(self.R, W2T.T, out=self.D)  # back through the decoder
+        np.matmul(self.H.T, self.R, out=self.G2)  # decoder weight gradient
+        np.matmul(self.D.T, X, out=self.G1)  # encoder weight gradient
+
+    def single_threaded(self):
+        with threadpool_limits(1, user_api="blas"):
+            self()
+
+
+def _bound_functions(X, n_components):
+    _, (W1, W2T, _, _) = _starting_point(X.shape[1], n_components, X.dtype)
+    products = FiveProducts(X, W1, W2T)
+    return {"bound BLAS threads": products, "bound 1 thread": products.single_threaded}
+
+
+def _bound(medians, n_threads):
+    """The smaller of the multi-threaded time and the single-threaded one / n."""
+    return min(medians["bound BLAS threads"], medians["bound 1 thread"] / n_threads)
+
+
+def naive_objective(X, theta, n_components, rho=0.1, beta=3.0, alpha=3e-3):
+    """The tutorial's vectorised sparseAutoencoderCost, line by line in NumPy."""
+    m, d = X.shape
+    W1, W2T, b1, b2 = (
+        p.astype(X.dtype) for p in ParameterLayout(d, n_components).unpack(theta)
+    )
+    a2 = 1 / (1 + np.exp(-(X @ W1.T + b1)))
+    a3 = 1 / (1 + np.exp(-(a2 @ W2T + b2)))
+    rho_hat = a2.mean(axis=0)
+    diff = a3 - X
+    cost = (
+        0.5 / m * np.sum(diff**2)
+        + alpha / 2 * (np.sum(W1**2) + np.sum(W2T**2))
+        + beta * np.sum(rho * np.log(rho / rho_hat))
+        + beta * np.sum((1 - rho) * np.log((1 - rho) / (1 - rho_hat)))
+    )
+    delta3 = diff * a3 * (1 - a3)
+    sparsity_delta = beta * (-rho / rho_hat + (1 - rho) / (1 - rho_hat))
+    delta2 = (delta3 @ W2T.T + sparsity_delta) * a2 * (1 - a2)
+    W1grad = delta2.T @ X / m + alpha * W1
+    W2Tgrad = a2.T @ delta3 / m + alpha * W2T
+    b1grad = delta2.sum(axis=0) / m
+    b2grad = delta3.sum(axis=0) / m
+    grad = np.concatenate(
+        [W1grad.ravel(), W2Tgrad.ravel(), b1grad, b2grad], dtype=np.float64
+    )
+    return float(cost), grad
+
+
+def _torch_objective(X, theta, n_components, rho=0.1, beta=3.0, alpha=3e-3):
+    """The same objective in PyTorch, gradient by autograd; returns a closure."""
+    m, d = X.shape
+    Xt = torch.from_numpy(X)
+    parts = ParameterLayout(d, n_components).unpack(theta.astype(X.dtype))
+    W1, W2T, b1, b2 = (torch.tensor(p, requires_grad=True) for p in parts)
+
+    def evaluate():
+        for p in (W1, W2T, b1, b2):
+            p.grad = None
+        a2 = torch.sigmoid(Xt @ W1.T + b1)
+        a3 = torch.sigmoid(a2 @ W2T + b2)
+        rho_hat = a2.mean(dim=0)
+        cost = (
+            0.5 / m * ((a3 - Xt) ** 2).sum()
+            + alpha / 2 * ((W1**2).sum() + (W2T**2).sum())
+            + beta * (rho * torch.log(rho / rho_hat)).sum()
+            + beta * ((1 - rho) * torch.log((1 - rho) / (1 - rho_hat))).sum()
+        )
+        cost.backward()
+        return float(cost)
+
+    return evaluate
+
+
+def _problems(args, X_mnist, dtype):
+    rng = np.random.RandomState(0)
+    small = rng.uniform(size=(10_000, 64)).astype(dtype)
+    mnist = np.ascontiguousarray(X_mnist[: args.n_samples], dtype=dtype)
+    return [
+        (f"MNIST {mnist.shape[0]}x784 h=200", mnist, 200),
+        ("uniform 10000x64 h=25", small, 25),
+    ]
+
+
+def part_eval(args, X_mnist):
+    print("\n## One loss+gradient evaluation / five products (medians, seconds)")
+    header = f"{'problem':<26} {'dtype':<8} {'bound':>8} {'objective':>10}"
+    header += f" {'ratio':>6} {'ST/n':>6} {'naive':>6}"
+    if torch is not None:
+        header += f" {'torch':>6}"
+    print(header)
+    for dtype in (np.float32, np.float64):
+        for name, X, h in _problems(args, X_mnist, dtype):
+            theta, _ = _starting_point(X.shape[1], h, dtype)
+            functions = _bound_functions(X, h)
+            objective = SparseAutoencoderObjective(X, h, **TUTORIAL)
+
+            def package(objective=objective, theta=theta):
+                with threadpool_limits(1, user_api="blas"):
+                    objective(theta)
+
+            functions["objective"] = package
+            functions["naive"] = lambda X=X, theta=theta, h=h: naive_objective(
+                X, theta, h
+            )
+            if torch is not None:
+                functions["torch"] = _torch_objective(X, theta, h)
+            with objective:
+                medians = _interleaved_medians(functions, args.repeats)
+                n_threads = objective.n_threads
+            bound = _bound(medians, n_threads)
+            st_n = medians["bound 1 thread"] / n_threads
+            line = (
+                f"{name:<26} {np.dtype(dtype).name:<8} {bound:>8.4f} "
+                f"{medians['objective']:>10.4f} {medians['objective'] / bound:>6.2f} "
+                f"{medians['objective'] / st_n:>6.2f} "
+                f"{medians['naive'] / bound:>6.2f}"
+            )
+            if torch is not None:
+                line += f" {medians['torch'] / bound:>6.2f}"
+            print(line, flush=True)
+            print(
+                f"    bound: BLAS threads {medians['bound BLAS threads']:.4f}s, "
+                f"1 thread {medians['bound 1 thread']:.4f}s, objective on "
+                f"{n_threads} thread(s)",
+                flush=True,
+            )
+    if torch is None:
+        print("(PyTorch is not installed: no torch column.)")
+
+
+def _fit_seconds(estimator, X, y=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        estimator.fit(X) if y is None else estimator.fit(X, y)
+        return time.perf_counter() - start
+
+
+def part_mlp(args, X_mnist):
+    n_iter = args.mlp_iter
+    print(
+        f"\n## Seconds per L-BFGS iteration over the first {n_iter}: "
+        "MLPRegressor(solver='lbfgs') X -> X vs SparseAutoencoder"
+    )
+    print(f"{'problem':<26} {'dtype':<8} {'MLP':>8} {'package':>8} {'speed-up':>8}")
+    for dtype in (np.float32, np.float64):
+        X = np.ascontiguousarray(X_mnist[: args.n_samples], dtype=dtype)
+        mlp_times, package_times = [], []
+        for _ in range(args.mlp_repeats):
+            mlp = MLPRegressor(
+                hidden_layer_sizes=(200,),
+                activation="logistic",
+                solver="lbfgs",
+                alpha=3e-3,
+                max_iter=n_iter,
+                tol=0.0,
+                random_state=0,
+            )
+            seconds = _fit_seconds(mlp, X, X)
+            mlp_times.append(seconds / mlp.n_iter_)
+            sae = SparseAutoencoder(200, max_iter=n_iter, tol=0.0, random_state=0)
+            seconds = _fit_seconds(sae, X)
+            package_times.append(seconds / sae.n_iter_)
+        mlp_t, package_t = np.median(mlp_times), np.median(package_times)
+        name = f"MNIST {X.shape[0]}x784 h=200"
+        print(
+            f"{name:<26} {np.dtype(dtype).name:<8} "
+            f"{mlp_t:>7.3f}s {package_t:>7.3f}s {mlp_t / package_t:>8.2f}",
+            flush=True,
+        )
+
+
+class _CountEvaluations:
+    """Count the objective's evaluations while in the ``with`` block."""
+
+    def __enter__(self):
+        self.count = 0
+        self.original = SparseAutoencoderObjective.__call__
+
+        def counting(objective, theta):
+            self.count += 1
+            return self.original(objective, theta)
+
+        SparseAutoencoderObjective.__call__ = counting
+        return self
+
+    def __exit__(self, *exc_info):
+        SparseAutoencoderObjective.__call__ = self.original
+
+
+def part_fit(args, X_mnist):
+    low, high = args.fit_iter
+    X = np.ascontiguousarray(X_mnist[: args.n_samples], dtype=np.float32)
+    print(
+        f"\n## Marginal time per L-BFGS iteration of SparseAutoencoder.fit, "
+        f"MNIST {X.shape[0]}x784 h=200 float32: (fit({high}) - fit({low})) / "
+        "difference of n_iter_"
+    )
+    functions = _bound_functions(X, 200)
+    record = {"low": [], "high": []}
+
+    def fit(key, max_iter):
+        sae = SparseAutoencoder(200, max_iter=max_iter, tol=0.0, random_state=0)
+        with _CountEvaluations() as counter:
+            seconds = _fit_seconds(sae, X)
+        record[key].append((seconds, sae.n_iter_, counter.count))
+
+    functions["fit low"] = lambda: fit("low", low)
+    functions["fit high"] = lambda: fit("high", high)
+    medians = _interleaved_medians(functions, args.fit_repeats)
+    n_threads = SparseAutoencoderObjective(X[:1000], 200, **TUTORIAL).n_threads
+    bound = _bound(medians, n_threads)
+    (_, n_low, e_low), (_, n_high, e_high) = record["low"][-1], record["high"][-1]
+    per_iteration = (medians["fit high"] - medians["fit low"]) / (n_high - n_low)
+    evaluations = (e_high - e_low) / (n_high - n_low)
+    print(
+        f"fit({low}): {medians['fit low']:.2f}s ({n_low} iterations, {e_low} "
+        f"evaluations); fit({high}): {medians['fit high']:.2f}s ({n_high} "
+        f"iterations, {e_high} evaluations)"
+    )
+    print(
+        f"marginal {per_iteration:.4f}s per iteration ({evaluations:.2f} "
+        f"evaluations), bound {bound:.4f}s: ratio {per_iteration / bound:.2f}",
+        flush=True,
+    )
+
+
+def part_memory(args, X_mnist):
+    X = np.ascontiguousarray(X_mnist[: args.n_samples], dtype=np.float32)
+    n_components = 200
+    sae = SparseAutoencoder(n_components, max_iter=args.memory_iter, random_state=0)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    _fit_seconds(sae, X)
+    peak = tracemalloc.get_traced_memory()[1] - before
+    tracemalloc.stop()
+    n_params = ParameterLayout(X.shape[1], n_components).size
+    lbfgs = 8 * (2 * LBFGS_MEMORY * n_params + 5 * n_params) + 4 * 3 * n_params
+    hidden = X.shape[0] * n_components * X.itemsize
+    mb = 1e6
+    print(
+        f"\n## Peak memory allocated during fit (tracemalloc), MNIST "
+        f"{X.shape[0]}x784 h=200 float32, max_iter={args.memory_iter}"
+    )
+    print(
+        f"input {X.nbytes / mb:.1f} MB; peak {peak / mb:.1f} MB = "
+        f"{peak / X.nbytes:.2f} x input"
+    )
+    print(
+        f"    of which scipy's L-BFGS-B workspace {lbfgs / mb:.1f} MB, hidden "
+        f"activations {hidden / mb:.1f} MB, the rest {(peak - lbfgs - hidden) / mb:.1f}"
+        " MB",
+        flush=True,
+    )
+
+
+def part_exercise(args, X_mnist):
+    X = np.ascontiguousarray(X_mnist[:10_000], dtype=np.dtype(args.exercise_dtype))
+    n_iter = args.exercise_iter
+    print(
+        f"\n## The vectorisation exercise: {X.shape[0]}x784, 196 hidden units, "
+        f"rho=0.1, lambda=3e-3, beta=3, {n_iter} iterations, {X.dtype}"
+    )
+    medians = _interleaved_medians(_bound_functions(X, 196), args.repeats)
+    sae = SparseAutoencoder(196, max_iter=n_iter, tol=0.0, random_state=0, **TUTORIAL)
+    seconds = _fit_seconds(sae, X)
+    n_threads = SparseAutoencoderObjective(X[:1000], 196, **TUTORIAL).n_threads
+    bound = _bound(medians, n_threads)
+    print(
+        f"fit: {seconds:.1f}s for {sae.n_iter_} iterations (final loss "
+        f"{sae.loss_:.4f}); bound {bound:.4f}s per evaluation; "
+        f"ratio to {n_iter} x bound: {seconds / (n_iter * bound):.2f}",
+        flush=True,
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-home", default=None, help="MNIST IDX directory")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument("--repeats", type=int, default=7, help="eval, bounds")
+    parser.add_argument("--quick", action="store_true", help="10,000 images, fewer")
+    parser.add_argument(
+        "--exercise-dtype", choices=["float32", "float64"], default="float32"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n_samples, args.fit_iter, args.fit_repeats = 10_000, (3, 8), 3
+        args.mlp_iter, args.mlp_repeats, args.memory_iter = 5, 1, 2
+        args.exercise_iter = 40
+    else:
+        args.n_samples, args.fit_iter, args.fit_repeats = 60_000, (5, 15), 3
+        args.mlp_iter, args.mlp_repeats, args.memory_iter = 10, 3, 3
+        args.exercise_iter = 400
+
+    X_mnist, _ = load_mnist(args.data_home, return_X_y=True, dtype=np.float32)
+    parts = {
+        "eval": part_eval,
+        "mlp": part_mlp,
+        "fit": part_fit,
+        "memory": part_memory,
+        "exercise": part_exercise,
+    }
+    print(f"parts: {' '.join(args.parts)}; repeats {args.repeats}")
+    for name in args.parts:
+        parts[name](args, X_mnist)
+
+
+if __name__ == "__main__":
+    main()
