@@ -104,8 +104,10 @@ class KSparseAutoencoder(_BaseAutoencoder):
     descent and a schedule that starts ``k`` large; this full-batch L-BFGS
     has no schedule. Centre the input (for instance with
     :class:`~sklearn.preprocessing.StandardScaler` and ``with_std=False``,
-    or whiten it): on raw pixel intensities, all of the same sign, some
-    units can go unused, on centred ones they are all selected.
+    or whiten it): on raw pixel intensities, all of the same sign, many
+    units can go unused. On centred input fewer do, but with a very small
+    ``k`` relative to ``n_components`` some units can still end up never
+    selected (about one in ten on MNIST with ``k=5`` of 100).
 
     References
     ----------
