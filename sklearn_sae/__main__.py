@@ -2,8 +2,9 @@
 
 Run ``python -m sklearn_sae``. By default it uses scikit-learn's 8x8 digits,
 which need no download; ``--mnist`` uses MNIST through
-:func:`sklearn_sae.datasets.load_mnist`. ``python -m sklearn_sae --help``
-lists the options.
+:func:`sklearn_sae.datasets.load_mnist`. It prints both accuracies and saves
+the learned filters as an image (``--filters``). ``python -m sklearn_sae
+--help`` lists the options.
 """
 
 import argparse
@@ -27,12 +28,13 @@ _SETTINGS = {
 
 
 def _load(args):
+    """Train and test data, a description, and the shape of one image."""
     if args.mnist:
         from .datasets import N_TRAIN, load_mnist
 
         X, y = load_mnist(args.data_home, return_X_y=True, dtype="float32")
         train, test = slice(0, args.n_train), slice(N_TRAIN, None)
-        return X[train], X[test], y[train], y[test], "MNIST (float32)"
+        return X[train], X[test], y[train], y[test], "MNIST (float32)", (28, 28)
 
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -42,7 +44,24 @@ def _load(args):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, random_state=0, stratify=y
     )
-    return X_train, X_test, y_train, y_test, "scikit-learn digits (8x8)"
+    return X_train, X_test, y_train, y_test, "scikit-learn digits (8x8)", (8, 8)
+
+
+def _save_filters(sae, image_shape, path):
+    """Save the filters as the tutorial's display_network draws them."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        print("  (matplotlib is not installed: no filter image; see the plot extra)")
+        return
+    from .plotting import FilterDisplay
+
+    figure = Figure(figsize=(6, 6), layout="constrained")
+    ax = figure.subplots()
+    FilterDisplay.from_estimator(sae, image_shape=image_shape, ax=ax)
+    ax.set_title(f"{sae.n_components} filters learned by the sparse autoencoder")
+    figure.savefig(path, dpi=100)
+    print(f"  filters saved to {path}")
 
 
 def _fit_score(name, model, X_train, X_test, y_train, y_test):
@@ -95,6 +114,15 @@ def _parser():
         )
     parser.add_argument("--max-iter", type=int, default=400)
     parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument(
+        "--filters",
+        default="sae_filters.png",
+        metavar="PATH",
+        help=(
+            "image file for the learned filters (default sae_filters.png; an "
+            "empty string saves none; needs matplotlib)"
+        ),
+    )
     return parser
 
 
@@ -107,7 +135,7 @@ def main(argv=None):
         for name in settings
     }
 
-    X_train, X_test, y_train, y_test, name = _load(args)
+    X_train, X_test, y_train, y_test, name, image_shape = _load(args)
     print(
         f"{name}: {X_train.shape[0]} training and {X_test.shape[0]} test samples, "
         f"{X_train.shape[1]} features"
@@ -142,6 +170,8 @@ def main(argv=None):
         f"{pipe['sae'].n_iter_} L-BFGS iterations, final loss "
         f"{pipe['sae'].loss_:.4f})"
     )
+    if args.filters:
+        _save_filters(pipe["sae"], image_shape, args.filters)
     return gain
 
 

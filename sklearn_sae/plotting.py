@@ -239,12 +239,12 @@ class FilterDisplay:
             The object itself, with the attributes listed in the class
             docstring.
         """
-        import matplotlib.pyplot as plt
-
         mosaic = tile_filters(
             self.filters, self.image_shape, n_cols=n_cols, border=border
         )
         if ax is None:
+            import matplotlib.pyplot as plt
+
             _, ax = plt.subplots()
         if mosaic.ndim == 3:
             image = ax.imshow(mosaic, interpolation="nearest")

@@ -1,5 +1,6 @@
 """The demo behind ``python -m sklearn_sae``."""
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -9,8 +10,9 @@ import pytest
 from sklearn_sae.__main__ import main
 
 
-def test_demo_prints_both_accuracies(capsys):
-    main(["--n-components", "30", "--max-iter", "30"])
+def test_demo_prints_both_accuracies_and_saves_the_filters(capsys, tmp_path):
+    image = tmp_path / "filters.png"
+    main(["--n-components", "30", "--max-iter", "30", "--filters", str(image)])
     out = capsys.readouterr().out
     accuracies = [float(a) for a in re.findall(r"accuracy (\d\.\d{4})", out)]
     assert len(accuracies) == 2
@@ -18,6 +20,16 @@ def test_demo_prints_both_accuracies(capsys):
     assert "SparseAutoencoder(30) -> LogisticRegression" in out
     assert all(0.8 < a <= 1.0 for a in accuracies)
     assert re.search(r"[+-]\d+\.\d\d points", out)
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert f"filters saved to {image}" in out
+        assert image.read_bytes().startswith(b"\x89PNG")
+
+
+def test_empty_filters_path_saves_no_image(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    main(["--n-components", "5", "--max-iter", "3", "--filters", ""])
+    assert "filters saved" not in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_help_runs_as_a_module():
@@ -48,6 +60,8 @@ def test_demo_on_mnist_uses_the_tutorial_settings(mnist_dir, capsys):
             "20",
             "--max-iter",
             "5",
+            "--filters",
+            "",
         ]
     )
     out = capsys.readouterr().out
