@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import get_blas_funcs
 from scipy.special import expit
 from sklearn.utils.extmath import safe_sparse_dot
 from threadpoolctl import threadpool_info
@@ -251,6 +252,19 @@ def kl_divergence(rho, rho_hat):
     return float(penalty), derivative
 
 
+def _csr_rows(X, start, stop):
+    """Rows ``start:stop`` of the CSR matrix X, sharing X's data and indices."""
+    begin, end = X.indptr[start], X.indptr[stop]
+    data, indices = X.data[begin:end], X.indices[begin:end]
+    rows = sp.csr_matrix(
+        (data, indices, X.indptr[start : stop + 1] - begin),
+        shape=(stop - start, X.shape[1]),
+    )
+    # The constructor copies views of much larger arrays: put the views back.
+    rows.data, rows.indices = data, indices
+    return rows
+
+
 def _block_rows(n_samples, n_features, itemsize):
     return int(max(1, min(n_samples, _BLOCK_BYTES // (itemsize * n_features))))
 
@@ -272,6 +286,13 @@ class _Worker:
 
     Each worker owns a contiguous range of rows and walks through it one block
     at a time, so that the (rows, n_features) temporaries stay in cache.
+
+    The weight gradients and the per-unit sums are accumulated by BLAS itself
+    (``gemm`` and ``gemv`` with ``beta=1``, straight into the worker's
+    gradient): no (n_components, n_features) product is written out per block
+    and then added, and nothing is allocated per block. The C-ordered arrays
+    are handed to the Fortran routines as their transposes, which are
+    Fortran-ordered views, so no array is copied either.
     """
 
     def __init__(self, objective, start, stop):
@@ -283,29 +304,42 @@ class _Worker:
         dtype = X.dtype
         h, d = layout.n_components, layout.n_features
         rows = min(block_rows, max(stop - start, 1))
+        self.gemm, self.gemv = get_blas_funcs(("gemm", "gemv"), dtype=dtype)
         self.out = np.empty((rows, d), dtype=dtype)
         self.residual = np.empty((rows, d), dtype=dtype)
-        self.x_dense = np.empty((rows, d), dtype=dtype) if sp.issparse(X) else None
+        if sp.issparse(X):
+            # Views of the CSR arrays, made once: slicing X would copy them.
+            self.sparse_blocks = [
+                _csr_rows(X, block_start, block_stop)
+                for _, block_start, block_stop in self.blocks()
+            ]
+            self.x_dense = np.empty((rows, d), dtype=dtype)
+        else:
+            self.sparse_blocks = self.x_dense = None
         masked = objective.input_mask is not None
         self.x_masked = np.empty((rows, d), dtype=dtype) if masked else None
         self.delta_hidden = np.empty((rows, h), dtype=dtype)
         self.slope_hidden = np.empty((rows, h), dtype=dtype)
-        self.weight_block = np.empty((h, d), dtype=dtype)
+        self.dropped = np.empty((rows, h), dtype=bool) if objective.k else None
+        self.ones = np.ones(rows, dtype=dtype)
+        self.block_sum = np.empty(h, dtype=dtype)
         self.grad = np.empty(layout.size, dtype=dtype)
         self.hidden_sum = np.empty(h, dtype=np.float64)
         self.squared_error = 0.0
 
     def blocks(self):
-        for start in range(self.start, self.stop, self.block_rows):
-            yield start, min(start + self.block_rows, self.stop)
+        """``(block_index, start, stop)`` of each block of this worker's rows."""
+        for index, start in enumerate(range(self.start, self.stop, self.block_rows)):
+            yield index, start, min(start + self.block_rows, self.stop)
 
-    def rows(self, start, stop):
-        """Rows ``start:stop`` of X as a dense C-ordered array."""
+    def rows(self, index, start, stop):
+        """Rows ``start:stop`` (block ``index``) of X as a dense C-ordered array."""
         if self.x_dense is None:
             return self.X[start:stop]
-        return self.X[start:stop].toarray(out=self.x_dense[: stop - start])
+        x = self.x_dense[: stop - start]
+        return self.sparse_blocks[index].toarray(out=x)
 
-    def input_rows(self, start, stop, x=None):
+    def input_rows(self, index, start, stop, x=None):
         """Rows ``start:stop`` as the encoder reads them: masked, if denoising.
 
         ``x`` is the clean dense block when the caller has it already. Without
@@ -313,19 +347,39 @@ class _Worker:
         """
         mask = self.objective.input_mask
         if mask is None:
-            return self.X[start:stop] if x is None else x
+            if x is not None:
+                return x
+            if self.sparse_blocks is not None:
+                return self.sparse_blocks[index]
+            return self.X[start:stop]
         if x is None:
-            x = self.rows(start, stop)
+            x = self.rows(index, start, stop)
         return apply_mask(x, mask[start:stop], out=self.x_masked[: stop - start])
+
+    def add_column_sums(self, block, total):
+        """``total += block.sum(axis=0)``, as one BLAS matrix-vector product."""
+        ones = self.ones[: block.shape[0]]
+        self.gemv(1.0, block.T, ones, beta=1.0, y=total, overwrite_y=True)
+
+    def add_product(self, left, right, total):
+        """``total += left.T @ right`` for C-ordered ``total``, in place by BLAS."""
+        # total.T = right.T @ left, all three Fortran-ordered views.
+        self.gemm(
+            1.0, right.T, left.T, beta=1.0, c=total.T, trans_b=True, overwrite_c=True
+        )
 
     def encode(self, W1, b1, hidden):
         """Fill this worker's rows of ``hidden``; sum them per unit."""
         k = self.objective.k
         self.hidden_sum.fill(0)
-        for start, stop in self.blocks():
-            x = self.input_rows(start, stop)
+        block_sum = self.block_sum
+        for index, start, stop in self.blocks():
+            x = self.input_rows(index, start, stop)
             a = encode(x, W1, b1, out=hidden[start:stop], k=k)
-            self.hidden_sum += a.sum(axis=0, dtype=np.float64)
+            # Per block in the data's dtype, across blocks in float64.
+            block_sum.fill(0)
+            self.add_column_sums(a, block_sum)
+            self.hidden_sum += block_sum
 
     def backward(self, W2T, b2, hidden, sparsity_delta):
         """Accumulate the reconstruction error and the unscaled gradient.
@@ -338,12 +392,11 @@ class _Worker:
         linear_hidden = objective.k is not None
         self.grad.fill(0)
         gW1, gW2T, gb1, gb2 = self.layout.unpack(self.grad)
-        weight_block = self.weight_block
         squared_error = 0.0
-        for start, stop in self.blocks():
+        for index, start, stop in self.blocks():
             n = stop - start
             a = hidden[start:stop]
-            x = self.rows(start, stop)
+            x = self.rows(index, start, stop)
             out = decode(a, W2T, b2, out=self.out[:n], linear=linear_decoder)
 
             # delta3 = (x_hat - x) * x_hat * (1 - x_hat), built in place; the
@@ -355,16 +408,16 @@ class _Worker:
                 np.subtract(1, out, out=out)
                 delta3 *= out
 
-            np.matmul(a.T, delta3, out=weight_block)
-            gW2T += weight_block
-            gb2 += delta3.sum(axis=0)
+            self.add_product(a, delta3, gW2T)
+            self.add_column_sums(delta3, gb2)
 
             # delta2 = (delta3 W2 + beta * sparsity') * a * (1 - a) for sigmoid
             # units; the k-sparse autoencoder's linear units pass delta3 W2
             # through where they were kept and stop it where they were zeroed.
             delta2 = np.matmul(delta3, W2T.T, out=self.delta_hidden[:n])
             if linear_hidden:
-                np.copyto(delta2, 0, where=(a == 0))
+                dropped = np.equal(a, 0, out=self.dropped[:n])
+                np.copyto(delta2, 0, where=dropped)
             else:
                 if sparsity_delta is not None:
                     delta2 += sparsity_delta
@@ -372,9 +425,8 @@ class _Worker:
                 slope *= a
                 delta2 *= slope
 
-            np.matmul(delta2.T, self.input_rows(start, stop, x), out=weight_block)
-            gW1 += weight_block
-            gb1 += delta2.sum(axis=0)
+            self.add_product(delta2, self.input_rows(index, start, stop, x), gW1)
+            self.add_column_sums(delta2, gb1)
         self.squared_error = squared_error
 
 
