@@ -287,11 +287,10 @@ class _Worker:
     Each worker owns a contiguous range of rows and walks through it one block
     at a time, so that the (rows, n_features) temporaries stay in cache.
 
-    The weight gradients and the per-unit sums are accumulated by BLAS itself
-    (``gemm`` and ``gemv`` with ``beta=1``, straight into the worker's
-    gradient): no (n_components, n_features) product is written out per block
-    and then added, and nothing is allocated per block. The C-ordered arrays
-    are handed to the Fortran routines as their transposes, which are
+    The per-unit sums and, in float64, the weight gradients are accumulated by
+    BLAS itself (``gemv`` and ``gemm`` with ``beta=1``, straight into the
+    worker's gradient), and nothing is allocated per block. The C-ordered
+    arrays are handed to the Fortran routines as their transposes, which are
     Fortran-ordered views, so no array is copied either.
     """
 
@@ -305,6 +304,12 @@ class _Worker:
         h, d = layout.n_components, layout.n_features
         rows = min(block_rows, max(stop - start, 1))
         self.gemm, self.gemv = get_blas_funcs(("gemm", "gemv"), dtype=dtype)
+        # The weight gradients are summed over the blocks by SciPy's gemm in
+        # place, except in float32, where NumPy's sgemm into a work block plus
+        # an addition measured a few percent faster than SciPy's sgemm (the
+        # wheels bundle different OpenBLAS builds; benchmarks/bench_objective.py).
+        single = dtype == np.float32
+        self.weight_block = np.empty((h, d), dtype=dtype) if single else None
         self.out = np.empty((rows, d), dtype=dtype)
         self.residual = np.empty((rows, d), dtype=dtype)
         if sp.issparse(X):
@@ -362,11 +367,15 @@ class _Worker:
         self.gemv(1.0, block.T, ones, beta=1.0, y=total, overwrite_y=True)
 
     def add_product(self, left, right, total):
-        """``total += left.T @ right`` for C-ordered ``total``, in place by BLAS."""
-        # total.T = right.T @ left, all three Fortran-ordered views.
-        self.gemm(
-            1.0, right.T, left.T, beta=1.0, c=total.T, trans_b=True, overwrite_c=True
-        )
+        """``total += left.T @ right`` for C-ordered ``total``."""
+        if self.weight_block is None:
+            # total.T += right.T @ left, all three Fortran-ordered views: SciPy's
+            # gemm adds the product in place.
+            c = total.T
+            self.gemm(1.0, right.T, left.T, 1.0, c, trans_b=True, overwrite_c=True)
+        else:
+            np.matmul(left.T, right, out=self.weight_block)
+            total += self.weight_block
 
     def encode(self, W1, b1, hidden):
         """Fill this worker's rows of ``hidden``; sum them per unit."""
