@@ -16,6 +16,12 @@ L-BFGS needs the same objective at every step, so the masks are drawn once, from
 This example uses 4,000 MNIST training images and 120 L-BFGS iterations to keep
 its run to about half a minute; MNIST is read from the folder in the
 ``SKLEARN_SAE_MNIST_DIR`` environment variable, or downloaded from OpenML.
+Trained on 10,000 images for 400 iterations with ``corruption=0.3``, the
+denoising autoencoder's features take LogisticRegression to 0.9568 test
+accuracy, beside 0.9593 for the plain sparse autoencoder and 0.9047 on raw
+pixels (``benchmarks/bench_variants.py``, in ``benchmarks/RESULTS.md``):
+denoising makes the features robust to missing pixels, not better for clean
+digits.
 """
 
 # %%

@@ -15,7 +15,9 @@ no longer need to be sparse, and look it.
 The example trains on 3,000 MNIST training images, centred, for 150 L-BFGS
 iterations per model, to run in about half a minute; MNIST is read from the
 folder in the ``SKLEARN_SAE_MNIST_DIR`` environment variable, or downloaded
-from OpenML.
+from OpenML. Trained on 10,000 images for 400 iterations, 200 units with
+``k=25`` take LogisticRegression to 0.9586 test accuracy, beside 0.9047 on raw
+pixels (``benchmarks/bench_variants.py``, in ``benchmarks/RESULTS.md``).
 """
 
 # %%

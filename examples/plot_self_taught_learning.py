@@ -30,8 +30,11 @@ OpenML otherwise).
    autoencoder (200 hidden units, the tutorial's ``rho=0.1``, ``beta=3``,
    ``alpha=3e-3``) learns from 2,000 images of 5 to 9 in 200 L-BFGS
    iterations, and the classifiers train and test on 2,000 images of 0 to 4
-   each. ``benchmarks/RESULTS.md`` records full-size runs of the same
-   autoencoder on all ten digits, not of this exercise.
+   each. At full size (``benchmarks/bench_stacked_mnist.py --protocol
+   self-taught``, recorded in ``benchmarks/RESULTS.md``), the softmax on the
+   self-taught features reaches 0.9822 with the tutorial's lambda=1e-4 and
+   0.9834 with its regularisation chosen by cross-validation on the training
+   half; the tutorial reports 0.983.
 """
 
 # %%
