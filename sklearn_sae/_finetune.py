@@ -29,20 +29,12 @@ arrays. Nothing of size ``(n_samples, width)`` is allocated per call.
 """
 
 import itertools
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._objective import (
-    _MIN_ROWS_PER_THREAD,
-    _MIN_WORK_PER_THREAD,
-    _block_rows,
-    default_n_threads,
-    encode,
-    sigmoid,
-)
+from ._objective import _block_rows, _RowThreads, encode, sigmoid
 
 
 class NetworkLayout:
@@ -233,7 +225,7 @@ class _Worker:
         self.cross_entropy = cross_entropy
 
 
-class ClassifierObjective:
+class ClassifierObjective(_RowThreads):
     """Softmax cross-entropy and weight decay of a sigmoid network, with gradient.
 
     Calling the object with a float64 parameter vector (see
@@ -298,38 +290,15 @@ class ClassifierObjective:
         self._block_rows = _block_rows(
             n_samples, max(self.layout.layer_sizes), self.dtype.itemsize
         )
-        if n_threads is None:
-            sizes = self.layout.layer_sizes
-            products = sum(n_out * n_in for n_out, n_in in self.layout.shapes)
-            work = n_samples * (2 * products + 20 * sum(sizes))
-            n_threads = min(
-                default_n_threads(),
-                work // _MIN_WORK_PER_THREAD,
-                n_samples // _MIN_ROWS_PER_THREAD,
-            )
-        n_threads = max(1, min(n_threads, n_samples))
-        bounds = [n_samples * k // n_threads for k in range(n_threads + 1)]
-        self._workers = [
-            _Worker(X, self.y, start, stop, self.layout, self._block_rows)
-            for start, stop in itertools.pairwise(bounds)
-        ]
-        self._executor = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
-
-    @property
-    def n_threads(self):
-        return len(self._workers)
-
-    def close(self):
-        """Stop the worker threads."""
-        if self._executor is not None:
-            self._executor.shutdown()
-            self._executor = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
+        products = sum(n_out * n_in for n_out, n_in in self.layout.shapes)
+        self._start_workers(
+            n_samples,
+            2 * products + 20 * sum(self.layout.layer_sizes),
+            n_threads,
+            lambda start, stop: _Worker(
+                X, self.y, start, stop, self.layout, self._block_rows
+            ),
+        )
 
     def __call__(self, theta):
         """Return ``(loss, gradient)`` at the float64 parameter vector ``theta``."""
@@ -339,11 +308,7 @@ class ClassifierObjective:
         np.copyto(params, theta, casting="same_kind")
         weights, biases = layout.unpack(params)
         workers = self._workers
-        if self._executor is None:
-            workers[0].run(weights, biases)
-        else:
-            # list() waits for every task and re-raises the first exception.
-            list(self._executor.map(lambda w: w.run(weights, biases), workers))
+        self._each_worker(lambda worker: worker.run(weights, biases))
 
         gradient = workers[0].grad.astype(np.float64)
         for worker in workers[1:]:

@@ -281,6 +281,60 @@ def default_n_threads():
     return max(1, min(counts) if counts else os.cpu_count() or 1)
 
 
+class _RowThreads:
+    """Rows split into one contiguous range per thread, and the pool running them.
+
+    The scaffolding the objectives share: :meth:`_start_workers` picks the
+    number of threads and builds one worker per range of rows,
+    :meth:`_each_worker` runs a task on every worker, and the object is a
+    context manager that stops its threads on exit.
+    """
+
+    def _start_workers(self, n_samples, work_per_row, n_threads, make_worker):
+        """Create ``make_worker(start, stop)`` for each thread's rows.
+
+        ``work_per_row`` is the work one row costs an evaluation, in
+        multiply-adds; with ``n_threads=None`` it decides how many threads are
+        worth their hand-over cost, up to as many as BLAS may use.
+        """
+        if n_threads is None:
+            n_threads = min(
+                default_n_threads(),
+                n_samples * work_per_row // _MIN_WORK_PER_THREAD,
+                n_samples // _MIN_ROWS_PER_THREAD,
+            )
+        n_threads = max(1, min(n_threads, n_samples))
+        bounds = [n_samples * i // n_threads for i in range(n_threads + 1)]
+        self._workers = [
+            make_worker(start, stop) for start, stop in itertools.pairwise(bounds)
+        ]
+        self._executor = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
+
+    @property
+    def n_threads(self):
+        return len(self._workers)
+
+    def _each_worker(self, task):
+        """Run ``task(worker)`` for every worker, in parallel when there are several."""
+        if self._executor is None:
+            task(self._workers[0])
+        else:
+            # list() waits for every task and re-raises the first exception.
+            list(self._executor.map(task, self._workers))
+
+    def close(self):
+        """Stop the worker threads."""
+        if self._executor is not None:
+            self._executor.shutdown()
+            self._executor = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
 class _Worker:
     """One thread's work arrays and gradient accumulators.
 
@@ -439,7 +493,7 @@ class _Worker:
         self.squared_error = squared_error
 
 
-class SparseAutoencoderObjective:
+class SparseAutoencoderObjective(_RowThreads):
     """Loss and gradient of the sparse autoencoder on fixed training data.
 
     Calling the object with a float64 parameter vector (see
@@ -541,45 +595,12 @@ class SparseAutoencoderObjective:
         self._params = np.empty(self.layout.size, dtype=self.dtype)
         self._hidden = np.empty((n_samples, n_components), dtype=self.dtype)
         self._block_rows = _block_rows(n_samples, n_features, self.dtype.itemsize)
-        if n_threads is None:
-            work = n_samples * (
-                n_components * n_features + 20 * (n_components + n_features)
-            )
-            n_threads = min(
-                default_n_threads(),
-                work // _MIN_WORK_PER_THREAD,
-                n_samples // _MIN_ROWS_PER_THREAD,
-            )
-        n_threads = max(1, min(n_threads, n_samples))
-        bounds = [n_samples * i // n_threads for i in range(n_threads + 1)]
-        self._workers = [
-            _Worker(self, start, stop) for start, stop in itertools.pairwise(bounds)
-        ]
-        self._executor = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
-
-    @property
-    def n_threads(self):
-        return len(self._workers)
-
-    def _each_worker(self, task):
-        """Run ``task(worker)`` for every worker, in parallel when there are several."""
-        if self._executor is None:
-            task(self._workers[0])
-        else:
-            # list() waits for every task and re-raises the first exception.
-            list(self._executor.map(task, self._workers))
-
-    def close(self):
-        """Stop the worker threads."""
-        if self._executor is not None:
-            self._executor.shutdown()
-            self._executor = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
+        self._start_workers(
+            n_samples,
+            n_components * n_features + 20 * (n_components + n_features),
+            n_threads,
+            lambda start, stop: _Worker(self, start, stop),
+        )
 
     def _sparsity(self, rho_hat):
         """The sparsity penalty and its derivative in ``rho_hat`` (None if off)."""
