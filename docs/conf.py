@@ -80,8 +80,10 @@ sphinx_gallery_conf = {
 #   scikit-learn's glossary (:term:`fit`, :term:`Glossary <random_state>`).
 #   This documentation has no glossary, so they link to scikit-learn's.
 # - :ref: roles in the docstrings of methods inherited from scikit-learn
-#   (set_output, get_metadata_routing), which name labels of scikit-learn's
-#   user guide. They are rendered as plain text.
+#   (set_output, get_metadata_routing, a classifier's score), which name labels
+#   of scikit-learn's user guide, in the docstring itself or in the summary
+#   line autosummary copies into a class's table of methods. They are rendered
+#   as plain text.
 #
 # The handler runs after any other resolver (priority 900), so a glossary or
 # intersphinx added later takes precedence.
@@ -107,7 +109,10 @@ def _resolve_sklearn_references(app, env, node, contnode):
         )
         reference += contnode
         return reference
-    if reftype == "ref" and "docstring of sklearn." in (node.source or ""):
+    source = node.source or ""
+    if reftype == "ref" and (
+        "docstring of sklearn." in source or source.endswith("<autosummary>")
+    ):
         return contnode
     return None
 
