@@ -23,8 +23,8 @@ below it, it is the fine-tuning objective over all weights.
 
 The work is organised as in :mod:`sklearn_sae._objective`: the float64
 parameter vector is converted once per call to the dtype of the data, the rows
-are split into one contiguous range per thread, and each thread walks its
-range one block of rows at a time, forward and backward, in preallocated
+are split into chunks that threads take in turn, and each chunk is walked
+one block of rows at a time, forward and backward, in preallocated
 arrays. Nothing of size ``(n_samples, width)`` is allocated per call.
 """
 
@@ -125,21 +125,12 @@ def forward(X, weights, biases):
     return Z
 
 
-class _Worker:
-    """One thread's work arrays, loss and gradient accumulators.
+class _Scratch:
+    """One thread's work arrays: one block of rows of every layer's temporaries."""
 
-    The worker owns rows ``start:stop`` and walks them block by block: the
-    forward pass of a block keeps every layer's activations, the backward pass
-    turns them into that block's share of the gradient.
-    """
-
-    def __init__(self, X, y, start, stop, layout, block_rows):
-        self.X, self.y = X, y
-        self.start, self.stop = start, stop
-        self.block_rows = block_rows
-        self.layout = layout
+    def __init__(self, X, layout, block_rows):
         dtype = X.dtype
-        rows = min(block_rows, max(stop - start, 1))
+        rows = min(block_rows, max(X.shape[0], 1))
         outputs = layout.layer_sizes[1:]
         # activations[l] is the output of layer l (the sigmoid layers, then
         # the scores, turned into log-probabilities in place); deltas[l] is the
@@ -156,20 +147,36 @@ class _Worker:
             if sp.issparse(X)
             else None
         )
-        self.grad = np.empty(layout.size, dtype=dtype)
+
+
+class _Chunk:
+    """A contiguous range of rows and its share of the loss and gradient.
+
+    The chunk walks rows ``start:stop`` block by block, in the work arrays of
+    the thread that runs it: the forward pass of a block keeps every layer's
+    activations, the backward pass turns them into that block's share of the
+    gradient.
+    """
+
+    def __init__(self, X, y, start, stop, layout, block_rows):
+        self.X, self.y = X, y
+        self.start, self.stop = start, stop
+        self.block_rows = block_rows
+        self.layout = layout
+        self.grad = np.empty(layout.size, dtype=X.dtype)
         self.cross_entropy = 0.0
 
     def blocks(self):
         for start in range(self.start, self.stop, self.block_rows):
             yield start, min(start + self.block_rows, self.stop)
 
-    def rows(self, start, stop):
+    def rows(self, start, stop, scratch):
         """Rows ``start:stop`` of X as a dense C-ordered array."""
-        if self.x_dense is None:
+        if scratch.x_dense is None:
             return self.X[start:stop]
-        return self.X[start:stop].toarray(out=self.x_dense[: stop - start])
+        return self.X[start:stop].toarray(out=scratch.x_dense[: stop - start])
 
-    def run(self, weights, biases):
+    def run(self, weights, biases, scratch):
         """Accumulate the summed cross-entropy and the unscaled gradient."""
         self.grad.fill(0)
         grad_w, grad_b = self.layout.unpack(self.grad)
@@ -177,15 +184,15 @@ class _Worker:
         cross_entropy = 0.0
         for start, stop in self.blocks():
             n = stop - start
-            x = self.rows(start, stop)
+            x = self.rows(start, stop, scratch)
             y = self.y[start:stop]
-            index = self.rows_index[:n]
+            index = scratch.rows_index[:n]
 
             # Forward pass through the sigmoid layers, then the scores.
             inputs = [x]
             for layer in range(n_layers):
                 a = np.matmul(
-                    inputs[-1], weights[layer].T, out=self.activations[layer][:n]
+                    inputs[-1], weights[layer].T, out=scratch.activations[layer][:n]
                 )
                 a += biases[layer]
                 if layer < n_layers - 1:
@@ -195,10 +202,10 @@ class _Worker:
             # Log-softmax of the scores, in place; the loss is accumulated in
             # float64, the output delta p - onehot(y) built in place.
             z = inputs[-1]
-            row_max = np.max(z, axis=1, out=self.row_max[:n])
+            row_max = np.max(z, axis=1, out=scratch.row_max[:n])
             z -= row_max[:, None]
-            p = np.exp(z, out=self.deltas[-1][:n])
-            row_sum = np.sum(p, axis=1, out=self.row_sum[:n])
+            p = np.exp(z, out=scratch.deltas[-1][:n])
+            row_sum = np.sum(p, axis=1, out=scratch.row_sum[:n])
             p /= row_sum[:, None]
             np.log(row_sum, out=row_sum)
             cross_entropy += float(row_sum.sum(dtype=np.float64)) - float(
@@ -209,17 +216,17 @@ class _Worker:
             # Backward pass: the weight gradient of each layer, then the delta
             # of the layer below through its sigmoid.
             for layer in range(n_layers - 1, -1, -1):
-                delta = self.deltas[layer][:n]
+                delta = scratch.deltas[layer][:n]
                 below = inputs[layer]
-                block = np.matmul(delta.T, below, out=self.weight_blocks[layer])
+                block = np.matmul(delta.T, below, out=scratch.weight_blocks[layer])
                 grad_w[layer] += block
                 grad_b[layer] += delta.sum(axis=0)
                 if layer == 0:
                     break
                 delta_below = np.matmul(
-                    delta, weights[layer], out=self.deltas[layer - 1][:n]
+                    delta, weights[layer], out=scratch.deltas[layer - 1][:n]
                 )
-                slope = np.subtract(1, below, out=self.slopes[layer - 1][:n])
+                slope = np.subtract(1, below, out=scratch.slopes[layer - 1][:n])
                 slope *= below
                 delta_below *= slope
         self.cross_entropy = cross_entropy
@@ -238,11 +245,11 @@ class ClassifierObjective(_RowThreads):
     (the softmax stage of the stacked exercise); with sigmoid layers between,
     the fine-tuning objective over all weights.
 
-    Rows are split into one contiguous range per thread and walked in blocks,
-    as in :class:`sklearn_sae._objective.SparseAutoencoderObjective`; results
-    differ from one thread's only by float rounding and are the same from call
-    to call for a given ``n_threads``. Memory beyond the data is a few blocks
-    of rows per thread.
+    Rows are split into chunks that threads take in turn, each walked in
+    blocks, as in :class:`sklearn_sae._objective.SparseAutoencoderObjective`:
+    results are bitwise the same for any number of threads, and from call to
+    call. Memory beyond the data is a few blocks of rows per thread and one
+    gradient per chunk.
 
     Parameters
     ----------
@@ -260,12 +267,15 @@ class ClassifierObjective(_RowThreads):
         Weight decay of each weight matrix, the softmax weights last; a single
         value applies to all. Biases are not decayed.
 
+    n_chunks : int, default=None
+        Number of chunks of rows. None picks it from the size of the problem.
+
     n_threads : int, default=None
-        Threads to split the rows over. None means as many as BLAS may use,
-        fewer for problems too small to gain from them.
+        Threads running the chunks. None means as many as BLAS may use; never
+        more than there are chunks.
     """
 
-    def __init__(self, X, y, layer_sizes, *, alpha, n_threads=None):
+    def __init__(self, X, y, layer_sizes, *, alpha, n_chunks=None, n_threads=None):
         n_samples, n_features = X.shape
         self.layout = NetworkLayout(layer_sizes)
         if self.layout.layer_sizes[0] != n_features:
@@ -291,13 +301,15 @@ class ClassifierObjective(_RowThreads):
             n_samples, max(self.layout.layer_sizes), self.dtype.itemsize
         )
         products = sum(n_out * n_in for n_out, n_in in self.layout.shapes)
-        self._start_workers(
+        self._start_chunks(
             n_samples,
             2 * products + 20 * sum(self.layout.layer_sizes),
+            n_chunks,
             n_threads,
-            lambda start, stop: _Worker(
+            lambda start, stop: _Chunk(
                 X, self.y, start, stop, self.layout, self._block_rows
             ),
+            lambda: _Scratch(X, self.layout, self._block_rows),
         )
 
     def __call__(self, theta):
@@ -307,14 +319,10 @@ class ClassifierObjective(_RowThreads):
         params = self._params
         np.copyto(params, theta, casting="same_kind")
         weights, biases = layout.unpack(params)
-        workers = self._workers
-        self._each_worker(lambda worker: worker.run(weights, biases))
-
-        gradient = workers[0].grad.astype(np.float64)
-        for worker in workers[1:]:
-            gradient += worker.grad
+        self._each_chunk(lambda chunk, scratch: chunk.run(weights, biases, scratch))
+        gradient = self._summed_gradient()
         gradient /= n_samples
-        loss = sum(worker.cross_entropy for worker in workers) / n_samples
+        loss = sum(chunk.cross_entropy for chunk in self._chunks) / n_samples
         for layer, alpha in enumerate(self.alpha):
             if alpha == 0:
                 continue

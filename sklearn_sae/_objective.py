@@ -33,6 +33,7 @@ The tutorial's variants are switches of the same objective, not copies of it:
 
 import itertools
 import os
+import queue
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -47,12 +48,21 @@ from threadpoolctl import threadpool_info
 # run at full speed.
 _BLOCK_BYTES = 1 << 20
 
-# A thread is worth its hand-over cost (about half a millisecond per
-# evaluation on two cores) only with at least this much work, counted in
-# multiply-adds of the matrix products plus a few per element of the
-# elementwise work, and at least this many rows.
-_MIN_WORK_PER_THREAD = 3_000_000
-_MIN_ROWS_PER_THREAD = 64
+# The rows are split into chunks whose number depends on the size of the
+# problem alone, never on the number of threads. Each chunk sums its own share
+# of the loss and gradient, and the shares are added in chunk order, so the
+# result is bitwise the same on one thread or on many: in GridSearchCV's worker
+# processes (which get fewer BLAS threads than their parent) as in the parent.
+# Threads take the chunks in turn. The number of chunks is also the most
+# threads an objective uses.
+_MAX_CHUNKS = 8
+
+# A chunk, and the thread that may run it, is worth its hand-over cost (about
+# half a millisecond per evaluation on two cores) only with at least this much
+# work, counted in multiply-adds of the matrix products plus a few per element
+# of the elementwise work, and at least this many rows.
+_MIN_WORK_PER_CHUNK = 3_000_000
+_MIN_ROWS_PER_CHUNK = 64
 
 
 class ParameterLayout:
@@ -282,45 +292,78 @@ def default_n_threads():
 
 
 class _RowThreads:
-    """Rows split into one contiguous range per thread, and the pool running them.
+    """Rows split into chunks, and the threads that run them.
 
-    The scaffolding the objectives share: :meth:`_start_workers` picks the
-    number of threads and builds one worker per range of rows,
-    :meth:`_each_worker` runs a task on every worker, and the object is a
-    context manager that stops its threads on exit.
+    The scaffolding the objectives share. :meth:`_start_chunks` splits the
+    rows into contiguous chunks, whose number depends on the size of the
+    problem alone (see ``_MAX_CHUNKS``), and makes one set of work arrays per
+    thread; :meth:`_each_chunk` runs a task on every chunk, each thread taking
+    chunks in turn with its own work arrays. Each chunk accumulates its own
+    share of the results, which the objective adds in chunk order: the result
+    does not depend on the number of threads. The object is a context manager
+    that stops its threads on exit.
     """
 
-    def _start_workers(self, n_samples, work_per_row, n_threads, make_worker):
-        """Create ``make_worker(start, stop)`` for each thread's rows.
+    def _start_chunks(
+        self, n_samples, work_per_row, n_chunks, n_threads, make_chunk, make_scratch
+    ):
+        """Create ``make_chunk(start, stop)`` per chunk, ``make_scratch()`` per thread.
 
         ``work_per_row`` is the work one row costs an evaluation, in
-        multiply-adds; with ``n_threads=None`` it decides how many threads are
-        worth their hand-over cost, up to as many as BLAS may use.
+        multiply-adds; with ``n_chunks=None`` it decides how many chunks are
+        worth their hand-over cost, at most ``_MAX_CHUNKS``. ``n_threads=None``
+        means as many as BLAS may use; there are never more threads than
+        chunks.
         """
-        if n_threads is None:
-            n_threads = min(
-                default_n_threads(),
-                n_samples * work_per_row // _MIN_WORK_PER_THREAD,
-                n_samples // _MIN_ROWS_PER_THREAD,
+        if n_chunks is None:
+            n_chunks = min(
+                _MAX_CHUNKS,
+                n_samples * work_per_row // _MIN_WORK_PER_CHUNK,
+                n_samples // _MIN_ROWS_PER_CHUNK,
             )
-        n_threads = max(1, min(n_threads, n_samples))
-        bounds = [n_samples * i // n_threads for i in range(n_threads + 1)]
-        self._workers = [
-            make_worker(start, stop) for start, stop in itertools.pairwise(bounds)
+        n_chunks = max(1, min(n_chunks, n_samples))
+        if n_threads is None:
+            n_threads = default_n_threads()
+        n_threads = max(1, min(n_threads, n_chunks))
+        bounds = [n_samples * i // n_chunks for i in range(n_chunks + 1)]
+        self._chunks = [
+            make_chunk(start, stop) for start, stop in itertools.pairwise(bounds)
         ]
+        self._scratch = queue.SimpleQueue()
+        for _ in range(n_threads):
+            self._scratch.put(make_scratch())
+        self.n_threads = n_threads
         self._executor = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
 
     @property
-    def n_threads(self):
-        return len(self._workers)
+    def n_chunks(self):
+        """Number of chunks the rows are split into."""
+        return len(self._chunks)
 
-    def _each_worker(self, task):
-        """Run ``task(worker)`` for every worker, in parallel when there are several."""
+    def _each_chunk(self, task):
+        """Run ``task(chunk, scratch)`` for every chunk, in parallel if threaded."""
+
+        def run(chunk):
+            scratch = self._scratch.get()
+            try:
+                task(chunk, scratch)
+            finally:
+                self._scratch.put(scratch)
+
         if self._executor is None:
-            task(self._workers[0])
+            for chunk in self._chunks:
+                run(chunk)
         else:
             # list() waits for every task and re-raises the first exception.
-            list(self._executor.map(task, self._workers))
+            list(self._executor.map(run, self._chunks))
+
+    def _summed_gradient(self):
+        """The chunks' gradients added in chunk order, in float64."""
+        chunks = self._chunks
+        gradient = chunks[0].grad.astype(np.float64)
+        for chunk in chunks[1:]:
+            gradient += chunk.grad
+        return gradient
 
     def close(self):
         """Stop the worker threads."""
@@ -335,28 +378,21 @@ class _RowThreads:
         self.close()
 
 
-class _Worker:
-    """One thread's work arrays and gradient accumulators.
-
-    Each worker owns a contiguous range of rows and walks through it one block
-    at a time, so that the (rows, n_features) temporaries stay in cache.
+class _Scratch:
+    """One thread's work arrays: one block of rows of every temporary.
 
     The per-unit sums and, in float64, the weight gradients are accumulated by
-    BLAS itself (``gemv`` and ``gemm`` with ``beta=1``, straight into the
-    worker's gradient), and nothing is allocated per block. The C-ordered
+    BLAS itself (``gemv`` and ``gemm`` with ``beta=1``, straight into a
+    chunk's gradient), and nothing is allocated per block. The C-ordered
     arrays are handed to the Fortran routines as their transposes, which are
     Fortran-ordered views, so no array is copied either.
     """
 
-    def __init__(self, objective, start, stop):
-        self.objective = objective
-        self.X = X = objective.X
-        self.start, self.stop = start, stop
-        self.block_rows = block_rows = objective._block_rows
-        self.layout = layout = objective.layout
+    def __init__(self, objective):
+        X = objective.X
         dtype = X.dtype
-        h, d = layout.n_components, layout.n_features
-        rows = min(block_rows, max(stop - start, 1))
+        h, d = objective.layout.n_components, objective.layout.n_features
+        rows = min(objective._block_rows, max(X.shape[0], 1))
         self.gemm, self.gemv = get_blas_funcs(("gemm", "gemv"), dtype=dtype)
         # The weight gradients are summed over the blocks by SciPy's gemm in
         # place, except in float32, where NumPy's sgemm into a work block plus
@@ -366,15 +402,7 @@ class _Worker:
         self.weight_block = np.empty((h, d), dtype=dtype) if single else None
         self.out = np.empty((rows, d), dtype=dtype)
         self.residual = np.empty((rows, d), dtype=dtype)
-        if sp.issparse(X):
-            # Views of the CSR arrays, made once: slicing X would copy them.
-            self.sparse_blocks = [
-                _csr_rows(X, block_start, block_stop)
-                for _, block_start, block_stop in self.blocks()
-            ]
-            self.x_dense = np.empty((rows, d), dtype=dtype)
-        else:
-            self.sparse_blocks = self.x_dense = None
+        self.x_dense = np.empty((rows, d), dtype=dtype) if sp.issparse(X) else None
         masked = objective.input_mask is not None
         self.x_masked = np.empty((rows, d), dtype=dtype) if masked else None
         self.delta_hidden = np.empty((rows, h), dtype=dtype)
@@ -382,38 +410,6 @@ class _Worker:
         self.dropped = np.empty((rows, h), dtype=bool) if objective.k else None
         self.ones = np.ones(rows, dtype=dtype)
         self.block_sum = np.empty(h, dtype=dtype)
-        self.grad = np.empty(layout.size, dtype=dtype)
-        self.hidden_sum = np.empty(h, dtype=np.float64)
-        self.squared_error = 0.0
-
-    def blocks(self):
-        """``(block_index, start, stop)`` of each block of this worker's rows."""
-        for index, start in enumerate(range(self.start, self.stop, self.block_rows)):
-            yield index, start, min(start + self.block_rows, self.stop)
-
-    def rows(self, index, start, stop):
-        """Rows ``start:stop`` (block ``index``) of X as a dense C-ordered array."""
-        if self.x_dense is None:
-            return self.X[start:stop]
-        x = self.x_dense[: stop - start]
-        return self.sparse_blocks[index].toarray(out=x)
-
-    def input_rows(self, index, start, stop, x=None):
-        """Rows ``start:stop`` as the encoder reads them: masked, if denoising.
-
-        ``x`` is the clean dense block when the caller has it already. Without
-        a mask, sparse rows stay sparse.
-        """
-        mask = self.objective.input_mask
-        if mask is None:
-            if x is not None:
-                return x
-            if self.sparse_blocks is not None:
-                return self.sparse_blocks[index]
-            return self.X[start:stop]
-        if x is None:
-            x = self.rows(index, start, stop)
-        return apply_mask(x, mask[start:stop], out=self.x_masked[: stop - start])
 
     def add_column_sums(self, block, total):
         """``total += block.sum(axis=0)``, as one BLAS matrix-vector product."""
@@ -431,20 +427,77 @@ class _Worker:
             np.matmul(left.T, right, out=self.weight_block)
             total += self.weight_block
 
-    def encode(self, W1, b1, hidden):
-        """Fill this worker's rows of ``hidden``; sum them per unit."""
+
+class _Chunk:
+    """A contiguous range of rows and its share of the loss and gradient.
+
+    The chunk walks its rows one block at a time, in the work arrays of the
+    thread that runs it (a :class:`_Scratch`), so that the (rows, n_features)
+    temporaries stay in cache.
+    """
+
+    def __init__(self, objective, start, stop):
+        self.objective = objective
+        self.X = X = objective.X
+        self.start, self.stop = start, stop
+        self.block_rows = objective._block_rows
+        self.layout = layout = objective.layout
+        if sp.issparse(X):
+            # Views of the CSR arrays, made once: slicing X would copy them.
+            self.sparse_blocks = [
+                _csr_rows(X, block_start, block_stop)
+                for _, block_start, block_stop in self.blocks()
+            ]
+        else:
+            self.sparse_blocks = None
+        self.grad = np.empty(layout.size, dtype=X.dtype)
+        self.hidden_sum = np.empty(layout.n_components, dtype=np.float64)
+        self.squared_error = 0.0
+
+    def blocks(self):
+        """``(block_index, start, stop)`` of each block of this chunk's rows."""
+        for index, start in enumerate(range(self.start, self.stop, self.block_rows)):
+            yield index, start, min(start + self.block_rows, self.stop)
+
+    def rows(self, index, start, stop, scratch):
+        """Rows ``start:stop`` (block ``index``) of X as a dense C-ordered array."""
+        if self.sparse_blocks is None:
+            return self.X[start:stop]
+        x = scratch.x_dense[: stop - start]
+        return self.sparse_blocks[index].toarray(out=x)
+
+    def input_rows(self, index, start, stop, scratch, x=None):
+        """Rows ``start:stop`` as the encoder reads them: masked, if denoising.
+
+        ``x`` is the clean dense block when the caller has it already. Without
+        a mask, sparse rows stay sparse.
+        """
+        mask = self.objective.input_mask
+        if mask is None:
+            if x is not None:
+                return x
+            if self.sparse_blocks is not None:
+                return self.sparse_blocks[index]
+            return self.X[start:stop]
+        if x is None:
+            x = self.rows(index, start, stop, scratch)
+        out = scratch.x_masked[: stop - start]
+        return apply_mask(x, mask[start:stop], out=out)
+
+    def encode(self, W1, b1, hidden, scratch):
+        """Fill this chunk's rows of ``hidden``; sum them per unit."""
         k = self.objective.k
         self.hidden_sum.fill(0)
-        block_sum = self.block_sum
+        block_sum = scratch.block_sum
         for index, start, stop in self.blocks():
-            x = self.input_rows(index, start, stop)
+            x = self.input_rows(index, start, stop, scratch)
             a = encode(x, W1, b1, out=hidden[start:stop], k=k)
             # Per block in the data's dtype, across blocks in float64.
             block_sum.fill(0)
-            self.add_column_sums(a, block_sum)
+            scratch.add_column_sums(a, block_sum)
             self.hidden_sum += block_sum
 
-    def backward(self, W2T, b2, hidden, sparsity_delta):
+    def backward(self, W2T, b2, hidden, sparsity_delta, scratch):
         """Accumulate the reconstruction error and the unscaled gradient.
 
         With tied weights ``gW1`` and ``gW2T`` are one view, which therefore
@@ -459,37 +512,38 @@ class _Worker:
         for index, start, stop in self.blocks():
             n = stop - start
             a = hidden[start:stop]
-            x = self.rows(index, start, stop)
-            out = decode(a, W2T, b2, out=self.out[:n], linear=linear_decoder)
+            x = self.rows(index, start, stop, scratch)
+            out = decode(a, W2T, b2, out=scratch.out[:n], linear=linear_decoder)
 
             # delta3 = (x_hat - x) * x_hat * (1 - x_hat), built in place; the
             # linear decoder's is the residual alone.
-            delta3 = np.subtract(out, x, out=self.residual[:n])
+            delta3 = np.subtract(out, x, out=scratch.residual[:n])
             squared_error += float(np.vdot(delta3, delta3))
             if not linear_decoder:
                 delta3 *= out
                 np.subtract(1, out, out=out)
                 delta3 *= out
 
-            self.add_product(a, delta3, gW2T)
-            self.add_column_sums(delta3, gb2)
+            scratch.add_product(a, delta3, gW2T)
+            scratch.add_column_sums(delta3, gb2)
 
             # delta2 = (delta3 W2 + beta * sparsity') * a * (1 - a) for sigmoid
             # units; the k-sparse autoencoder's linear units pass delta3 W2
             # through where they were kept and stop it where they were zeroed.
-            delta2 = np.matmul(delta3, W2T.T, out=self.delta_hidden[:n])
+            delta2 = np.matmul(delta3, W2T.T, out=scratch.delta_hidden[:n])
             if linear_hidden:
-                dropped = np.equal(a, 0, out=self.dropped[:n])
+                dropped = np.equal(a, 0, out=scratch.dropped[:n])
                 np.copyto(delta2, 0, where=dropped)
             else:
                 if sparsity_delta is not None:
                     delta2 += sparsity_delta
-                slope = np.subtract(1, a, out=self.slope_hidden[:n])
+                slope = np.subtract(1, a, out=scratch.slope_hidden[:n])
                 slope *= a
                 delta2 *= slope
 
-            self.add_product(delta2, self.input_rows(index, start, stop, x), gW1)
-            self.add_column_sums(delta2, gb1)
+            x_in = self.input_rows(index, start, stop, scratch, x)
+            scratch.add_product(delta2, x_in, gW1)
+            scratch.add_column_sums(delta2, gb1)
         self.squared_error = squared_error
 
 
@@ -502,17 +556,20 @@ class SparseAutoencoderObjective(_RowThreads):
     the dtype of ``X`` (float32 or float64); the loss is accumulated and the
     gradient returned in float64.
 
-    The rows are split into one contiguous range per thread; each thread walks
-    its range in blocks, so the elementwise work runs on every core, not only
-    the matrix products. The results differ from a single thread's only by
-    float rounding, and are the same from call to call for a given
-    ``n_threads``. The matrix products are best run with single-threaded BLAS
-    then, as :func:`sklearn_sae._optimize.minimize_lbfgs` does.
+    The rows are split into contiguous chunks, which threads take in turn;
+    each chunk is walked in blocks, so the elementwise work runs on every
+    core, not only the matrix products. Each chunk sums its share of the loss
+    and gradient and the shares are added in chunk order, so the result is
+    bitwise the same for any number of threads, and from call to call. The
+    number of chunks depends on the size of the problem (different numbers
+    of chunks differ by float rounding). The matrix products are best run
+    with single-threaded BLAS, as :func:`sklearn_sae._optimize.minimize_lbfgs`
+    does.
 
     Memory stays bounded: besides the hidden activations of all samples
     (n_samples, n_components), which the sparsity term needs before any
     back-propagation can start, each thread's work arrays hold one block of
-    rows.
+    rows, and each chunk one gradient.
 
     Parameters
     ----------
@@ -554,10 +611,13 @@ class SparseAutoencoderObjective(_RowThreads):
         back-propagation; there is no sparsity penalty then (``beta`` must be
         0).
 
+    n_chunks : int, default=None
+        Number of chunks of rows. None picks it from the size of the problem:
+        one for small problems, at most ``_MAX_CHUNKS``.
+
     n_threads : int, default=None
-        Threads to split the rows over. None means as many as BLAS may use
-        (:func:`default_n_threads`), fewer for problems too small to gain
-        from them.
+        Threads running the chunks. None means as many as BLAS may use
+        (:func:`default_n_threads`); never more than there are chunks.
     """
 
     def __init__(
@@ -573,6 +633,7 @@ class SparseAutoencoderObjective(_RowThreads):
         tied_weights=False,
         input_mask=None,
         k=None,
+        n_chunks=None,
         n_threads=None,
     ):
         if decoder not in ("sigmoid", "linear"):
@@ -595,11 +656,13 @@ class SparseAutoencoderObjective(_RowThreads):
         self._params = np.empty(self.layout.size, dtype=self.dtype)
         self._hidden = np.empty((n_samples, n_components), dtype=self.dtype)
         self._block_rows = _block_rows(n_samples, n_features, self.dtype.itemsize)
-        self._start_workers(
+        self._start_chunks(
             n_samples,
             n_components * n_features + 20 * (n_components + n_features),
+            n_chunks,
             n_threads,
-            lambda start, stop: _Worker(self, start, stop),
+            lambda start, stop: _Chunk(self, start, stop),
+            lambda: _Scratch(self),
         )
 
     def _sparsity(self, rho_hat):
@@ -622,22 +685,22 @@ class SparseAutoencoderObjective(_RowThreads):
         np.copyto(params, theta, casting="same_kind")
         W1, W2T, b1, b2 = layout.unpack(params)
         hidden = self._hidden
-        workers = self._workers
+        chunks = self._chunks
 
         # Forward pass through the encoder for every sample: the sparsity term
         # needs the mean activation before back-propagation can start.
-        self._each_worker(lambda worker: worker.encode(W1, b1, hidden))
-        rho_hat = sum(worker.hidden_sum for worker in workers) / n_samples
+        self._each_chunk(lambda chunk, scratch: chunk.encode(W1, b1, hidden, scratch))
+        rho_hat = sum(chunk.hidden_sum for chunk in chunks) / n_samples
         penalty, sparsity_delta = self._sparsity(rho_hat)
 
-        self._each_worker(
-            lambda worker: worker.backward(W2T, b2, hidden, sparsity_delta)
+        self._each_chunk(
+            lambda chunk, scratch: chunk.backward(
+                W2T, b2, hidden, sparsity_delta, scratch
+            )
         )
-        gradient = workers[0].grad.astype(np.float64)
-        for worker in workers[1:]:
-            gradient += worker.grad
+        gradient = self._summed_gradient()
         gradient /= n_samples
-        squared_error = sum(worker.squared_error for worker in workers)
+        squared_error = sum(chunk.squared_error for chunk in chunks)
 
         weights = theta[: layout.n_weights]
         gradient[: layout.n_weights] += self.alpha * weights

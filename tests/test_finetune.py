@@ -78,7 +78,7 @@ def test_gradient_matches_finite_differences(
     X, y, layout, theta = _random_problem(n_samples, layer_sizes, seed=sum(layer_sizes))
     alpha = 0.0 if decay == "none" else np.linspace(0.05, 0.2, layout.n_layers)
     with ClassifierObjective(
-        X, y, layer_sizes, alpha=alpha, n_threads=n_threads
+        X, y, layer_sizes, alpha=alpha, n_chunks=n_threads, n_threads=n_threads
     ) as objective:
         if blocks == "several" and n_samples > 1:
             assert objective._block_rows < n_samples
@@ -90,7 +90,12 @@ def test_gradient_with_sparse_input(small_blocks, n_threads):
     X, y, layout, theta = _random_problem(15, (7, 4, 3), seed=1)
     X[X < 0.6] = 0.0
     objective = ClassifierObjective(
-        sp.csr_matrix(X), y, layout.layer_sizes, alpha=0.1, n_threads=n_threads
+        sp.csr_matrix(X),
+        y,
+        layout.layer_sizes,
+        alpha=0.1,
+        n_chunks=n_threads,
+        n_threads=n_threads,
     )
     assert check_gradient(objective, theta) < 1e-9
     dense = ClassifierObjective(X, y, layout.layer_sizes, alpha=0.1)(theta)
@@ -117,18 +122,18 @@ def test_softmax_stage_is_multinomial_log_loss_plus_decay():
     assert loss == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize("n_threads", [1, 2, 4])
-def test_blocks_and_threads_do_not_change_the_result(monkeypatch, n_threads):
+@pytest.mark.parametrize("n_chunks", [1, 2, 4])
+def test_blocks_and_chunks_change_the_result_only_by_rounding(monkeypatch, n_chunks):
     X, y, layout, theta = _random_problem(50, (6, 5, 4, 3), seed=4)
-    loss, grad = ClassifierObjective(X, y, layout.layer_sizes, alpha=1e-3, n_threads=1)(
+    loss, grad = ClassifierObjective(X, y, layout.layer_sizes, alpha=1e-3, n_chunks=1)(
         theta
     )
     monkeypatch.setattr(_objective, "_BLOCK_BYTES", 7 * 6 * 8)  # blocks of 7 rows
     with ClassifierObjective(
-        X, y, layout.layer_sizes, alpha=1e-3, n_threads=n_threads
+        X, y, layout.layer_sizes, alpha=1e-3, n_chunks=n_chunks
     ) as blocked:
         assert blocked._block_rows == 7
-        assert blocked.n_threads == n_threads
+        assert blocked.n_chunks == n_chunks
         loss_b, grad_b = blocked(theta)
         loss_c, grad_c = blocked(theta)
     assert loss_b == pytest.approx(loss, rel=1e-13)
@@ -137,14 +142,33 @@ def test_blocks_and_threads_do_not_change_the_result(monkeypatch, n_threads):
     np.testing.assert_array_equal(grad_c, grad_b)
 
 
-def test_small_problems_run_on_one_thread_large_ones_on_more():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_number_of_threads_does_not_change_a_bit(monkeypatch, dtype):
+    X, y, layout, theta = _random_problem(83, (6, 5, 4, 3), seed=6)
+    X = X.astype(dtype)
+    monkeypatch.setattr(_objective, "_BLOCK_BYTES", 7 * 6 * 8)
+    results = []
+    for n_threads in (1, 2, 5):
+        with ClassifierObjective(
+            X, y, layout.layer_sizes, alpha=1e-3, n_chunks=5, n_threads=n_threads
+        ) as objective:
+            assert objective.n_threads == n_threads
+            results.append(objective(theta))
+    for loss, grad in results[1:]:
+        assert loss == results[0][0]
+        np.testing.assert_array_equal(grad, results[0][1])
+
+
+def test_chunks_depend_on_the_problem_threads_on_blas():
     small = ClassifierObjective(np.zeros((40, 10)), np.zeros(40), (10, 8, 3), alpha=0)
-    assert small.n_threads == 1
-    large = ClassifierObjective(
+    assert (small.n_chunks, small.n_threads) == (1, 1)
+    with ClassifierObjective(
         np.zeros((20_000, 64)), np.zeros(20_000), (64, 100, 10), alpha=0
-    )
-    assert large.n_threads == _objective.default_n_threads()
-    large.close()
+    ) as large:
+        assert large.n_chunks == _objective._MAX_CHUNKS
+        assert large.n_threads == min(
+            _objective.default_n_threads(), _objective._MAX_CHUNKS
+        )
 
 
 def test_float32_objective_is_close_to_float64():
@@ -155,7 +179,7 @@ def test_float32_objective_is_close_to_float64():
     )
     loss32, grad32 = objective32(theta)
     assert objective32._params.dtype == np.float32
-    assert objective32._workers[0].activations[0].dtype == np.float32
+    assert objective32._scratch.get().activations[0].dtype == np.float32
     assert grad32.dtype == np.float64
     assert loss32 == pytest.approx(loss64, rel=1e-5)
     np.testing.assert_allclose(grad32, grad64, rtol=1e-3, atol=1e-5)

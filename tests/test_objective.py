@@ -80,7 +80,7 @@ def test_gradient_matches_finite_differences(
     rng = np.random.RandomState(m * 100 + d * 10 + h)
     X = rng.uniform(size=(m, d))
     objective = SparseAutoencoderObjective(
-        X, h, rho=0.1, beta=beta, alpha=alpha, n_threads=n_threads
+        X, h, rho=0.1, beta=beta, alpha=alpha, n_chunks=n_threads, n_threads=n_threads
     )
     theta = _random_point(objective.layout, rng)
     assert check_gradient(objective, theta) < 1e-9
@@ -100,7 +100,13 @@ def test_gradient_with_sparse_input(small_blocks, n_threads):
     X = rng.uniform(size=(15, 7))
     X[X < 0.6] = 0.0
     objective = SparseAutoencoderObjective(
-        sp.csr_matrix(X), 4, rho=0.1, beta=3.0, alpha=3e-3, n_threads=n_threads
+        sp.csr_matrix(X),
+        4,
+        rho=0.1,
+        beta=3.0,
+        alpha=3e-3,
+        n_chunks=n_threads,
+        n_threads=n_threads,
     )
     assert check_gradient(objective, _random_point(objective.layout, rng)) < 1e-9
 
@@ -116,21 +122,20 @@ def test_loss_matches_loop_implementation(beta, alpha):
     assert loss == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize("n_threads", [1, 2, 4])
-def test_blocks_and_threads_do_not_change_the_result(monkeypatch, n_threads):
+@pytest.mark.parametrize("n_chunks", [1, 2, 4])
+def test_blocks_and_chunks_change_the_result_only_by_rounding(monkeypatch, n_chunks):
     rng = np.random.RandomState(3)
     X = rng.uniform(size=(50, 6))
     theta = _random_point(ParameterLayout(6, 5), rng)
-    reference = SparseAutoencoderObjective(
-        X, 5, rho=0.1, beta=3, alpha=1e-3, n_threads=1
-    )
+    reference = SparseAutoencoderObjective(X, 5, rho=0.1, beta=3, alpha=1e-3)
+    assert reference.n_chunks == 1
     loss, grad = reference(theta)
     monkeypatch.setattr(_objective, "_BLOCK_BYTES", 7 * 6 * 8)  # blocks of 7 rows
     with SparseAutoencoderObjective(
-        X, 5, rho=0.1, beta=3, alpha=1e-3, n_threads=n_threads
+        X, 5, rho=0.1, beta=3, alpha=1e-3, n_chunks=n_chunks
     ) as blocked:
         assert blocked._block_rows == 7
-        assert blocked.n_threads == n_threads
+        assert blocked.n_chunks == n_chunks
         loss_b, grad_b = blocked(theta)
         # Repeated calls give bitwise the same result.
         loss_c, grad_c = blocked(theta)
@@ -140,17 +145,47 @@ def test_blocks_and_threads_do_not_change_the_result(monkeypatch, n_threads):
     np.testing.assert_array_equal(grad_c, grad_b)
 
 
-def test_small_problems_run_on_one_thread_large_ones_on_more():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_the_number_of_threads_does_not_change_a_bit(monkeypatch, dtype, sparse):
+    # The chunks, not the threads, fix the order of every sum: one, two or
+    # five threads running the same five chunks give identical results.
+    rng = np.random.RandomState(4)
+    X = rng.uniform(size=(83, 6)).astype(dtype)
+    X[X < 0.3] = 0
+    X = sp.csr_matrix(X) if sparse else X
+    theta = _random_point(ParameterLayout(6, 5), rng)
+    monkeypatch.setattr(_objective, "_BLOCK_BYTES", 7 * 6 * 8)
+    results = []
+    for n_threads in (1, 2, 5):
+        with SparseAutoencoderObjective(
+            X, 5, rho=0.1, beta=3, alpha=1e-3, n_chunks=5, n_threads=n_threads
+        ) as objective:
+            assert objective.n_threads == n_threads
+            results.append(objective(theta))
+    for loss, grad in results[1:]:
+        assert loss == results[0][0]
+        np.testing.assert_array_equal(grad, results[0][1])
+
+
+def test_chunks_depend_on_the_problem_threads_on_blas():
     small = SparseAutoencoderObjective(np.zeros((40, 10)), 8, rho=0.1, beta=3, alpha=0)
-    assert small.n_threads == 1
-    large = SparseAutoencoderObjective(
+    assert (small.n_chunks, small.n_threads) == (1, 1)
+    with SparseAutoencoderObjective(
         np.zeros((20_000, 64)), 100, rho=0.1, beta=3, alpha=0
-    )
-    assert large.n_threads == _objective.default_n_threads()
-    large.close()
+    ) as large:
+        assert large.n_chunks == _objective._MAX_CHUNKS
+        assert large.n_threads == min(
+            _objective.default_n_threads(), _objective._MAX_CHUNKS
+        )
+    # More threads than chunks would idle: there are never more.
+    with SparseAutoencoderObjective(
+        np.zeros((20_000, 64)), 100, n_chunks=3, n_threads=16
+    ) as capped:
+        assert (capped.n_chunks, capped.n_threads) == (3, 3)
 
 
-def test_threads_follow_blas_limits():
+def test_threads_follow_blas_limits_chunks_do_not():
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="blas"):
@@ -159,6 +194,7 @@ def test_threads_follow_blas_limits():
             np.zeros((20_000, 64)), 100, rho=0.1, beta=3, alpha=0
         )
     assert objective.n_threads == 1
+    assert objective.n_chunks == _objective._MAX_CHUNKS
 
 
 def test_sparse_and_dense_input_agree(small_blocks):

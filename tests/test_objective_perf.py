@@ -12,21 +12,21 @@ from sklearn_sae._objective import SparseAutoencoderObjective, _csr_rows
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_worker_accumulates_in_place(dtype):
+def test_scratch_accumulates_in_place(dtype):
     rng = np.random.RandomState(0)
     X = rng.uniform(size=(12, 7)).astype(dtype)
     with SparseAutoencoderObjective(X, 5, n_threads=1) as objective:
-        worker = objective._workers[0]
+        scratch = objective._scratch.get()
         left = rng.uniform(size=(6, 5)).astype(dtype)
         right = rng.uniform(size=(6, 7)).astype(dtype)
         total = rng.uniform(size=(5, 7)).astype(dtype)
         expected = total + left.T @ right
-        worker.add_product(left, right, total)
+        scratch.add_product(left, right, total)
         np.testing.assert_allclose(total, expected, rtol=1e-6)
 
         sums = rng.uniform(size=7).astype(dtype)
         expected = sums + right.sum(axis=0)
-        worker.add_column_sums(right, sums)
+        scratch.add_column_sums(right, sums)
         np.testing.assert_allclose(sums, expected, rtol=1e-6)
 
 

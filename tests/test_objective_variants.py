@@ -94,7 +94,15 @@ def test_gradient_of_every_combination(switches, n_threads, small_blocks):
     rng = np.random.RandomState(0)
     X = rng.uniform(size=(11, 7))
     objective, _ = _objective_for(
-        X, 5, switches, rng, rho=0.15, beta=3.0, alpha=3e-3, n_threads=n_threads
+        X,
+        5,
+        switches,
+        rng,
+        rho=0.15,
+        beta=3.0,
+        alpha=3e-3,
+        n_chunks=n_threads,
+        n_threads=n_threads,
     )
     assert objective._block_rows == 3
     theta = _random_point(objective.layout, rng)
@@ -161,6 +169,7 @@ def test_k_sparse_gradient_where_the_top_k_set_is_stable(
         rng,
         alpha=3e-3,
         k=k,
+        n_chunks=n_threads,
         n_threads=n_threads,
     )
     X_in = X if mask is None else X * _keep_array(mask, 7)
@@ -320,18 +329,17 @@ def test_keep_top_k_keeps_the_k_largest_of_each_row(k, monkeypatch):
     np.testing.assert_array_equal(kept, np.where(inputs >= threshold, inputs, 0.0))
 
 
-@pytest.mark.parametrize("n_threads", [2, 3])
-def test_variants_do_not_depend_on_blocks_or_threads(n_threads, monkeypatch):
+@pytest.mark.parametrize("n_chunks", [2, 3])
+def test_variants_do_not_depend_on_blocks_or_chunks(n_chunks, monkeypatch):
     rng = np.random.RandomState(9)
     X = rng.uniform(size=(40, 7))
     mask = masking_noise(40, 7, 0.3, rng)
     theta = _random_point(ParameterLayout(7, 5, tied_weights=True), rng)
     params = dict(decoder="linear", tied_weights=True, input_mask=mask, alpha=1e-3)
-    loss, grad = SparseAutoencoderObjective(X, 5, k=2, n_threads=1, **params)(theta)
+    loss, grad = SparseAutoencoderObjective(X, 5, k=2, n_chunks=1, **params)(theta)
     monkeypatch.setattr(_objective, "_BLOCK_BYTES", 6 * 7 * 8)
-    with SparseAutoencoderObjective(
-        X, 5, k=2, n_threads=n_threads, **params
-    ) as blocked:
+    with SparseAutoencoderObjective(X, 5, k=2, n_chunks=n_chunks, **params) as blocked:
+        assert blocked.n_chunks == n_chunks
         loss_b, grad_b = blocked(theta)
     assert loss_b == pytest.approx(loss, rel=1e-13)
     np.testing.assert_allclose(grad_b, grad, rtol=1e-12, atol=1e-15)
