@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._objective import _block_rows, _RowThreads, encode, sigmoid
+from ._objective import _BlasSums, _block_rows, _RowThreads, encode, sigmoid
 
 
 class NetworkLayout:
@@ -125,12 +125,13 @@ def forward(X, weights, biases):
     return Z
 
 
-class _Scratch:
+class _Scratch(_BlasSums):
     """One thread's work arrays: one block of rows of every layer's temporaries."""
 
     def __init__(self, X, layout, block_rows):
         dtype = X.dtype
         rows = min(block_rows, max(X.shape[0], 1))
+        super().__init__(dtype, rows, layout.shapes)
         outputs = layout.layer_sizes[1:]
         # activations[l] is the output of layer l (the sigmoid layers, then
         # the scores, turned into log-probabilities in place); deltas[l] is the
@@ -138,7 +139,6 @@ class _Scratch:
         self.activations = [np.empty((rows, n), dtype=dtype) for n in outputs]
         self.deltas = [np.empty((rows, n), dtype=dtype) for n in outputs]
         self.slopes = [np.empty((rows, n), dtype=dtype) for n in outputs[:-1]]
-        self.weight_blocks = [np.empty(shape, dtype=dtype) for shape in layout.shapes]
         self.row_max = np.empty(rows, dtype=dtype)
         self.row_sum = np.empty(rows, dtype=dtype)
         self.rows_index = np.arange(rows)
@@ -218,9 +218,8 @@ class _Chunk:
             for layer in range(n_layers - 1, -1, -1):
                 delta = scratch.deltas[layer][:n]
                 below = inputs[layer]
-                block = np.matmul(delta.T, below, out=scratch.weight_blocks[layer])
-                grad_w[layer] += block
-                grad_b[layer] += delta.sum(axis=0)
+                scratch.add_product(delta, below, grad_w[layer])
+                scratch.add_column_sums(delta, grad_b[layer])
                 if layer == 0:
                     break
                 delta_below = np.matmul(

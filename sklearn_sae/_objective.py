@@ -378,38 +378,39 @@ class _RowThreads:
         self.close()
 
 
-class _Scratch:
-    """One thread's work arrays: one block of rows of every temporary.
+class _BlasSums:
+    """Sums over blocks of rows, added in place by BLAS.
 
-    The per-unit sums and, in float64, the weight gradients are accumulated by
-    BLAS itself (``gemv`` and ``gemm`` with ``beta=1``, straight into a
-    chunk's gradient), and nothing is allocated per block. The C-ordered
-    arrays are handed to the Fortran routines as their transposes, which are
-    Fortran-ordered views, so no array is copied either.
+    The per-unit (column) sums and, in float64, the weight gradients are
+    accumulated by BLAS itself (``gemv`` and ``gemm`` with ``beta=1``,
+    straight into a chunk's gradient), and nothing is allocated per block.
+    The C-ordered arrays are handed to the Fortran routines as their
+    transposes, which are Fortran-ordered views, so no array is copied either.
+
+    Parameters
+    ----------
+    dtype : dtype
+        float32 or float64.
+
+    rows : int
+        The most rows of a block.
+
+    product_shapes : list of tuple
+        Shapes of the totals that :meth:`add_product` adds to.
     """
 
-    def __init__(self, objective):
-        X = objective.X
-        dtype = X.dtype
-        h, d = objective.layout.n_components, objective.layout.n_features
-        rows = min(objective._block_rows, max(X.shape[0], 1))
+    def __init__(self, dtype, rows, product_shapes):
         self.gemm, self.gemv = get_blas_funcs(("gemm", "gemv"), dtype=dtype)
+        self.ones = np.ones(rows, dtype=dtype)
         # The weight gradients are summed over the blocks by SciPy's gemm in
         # place, except in float32, where NumPy's sgemm into a work block plus
         # an addition measured a few percent faster than SciPy's sgemm (the
         # wheels bundle different OpenBLAS builds; benchmarks/bench_objective.py).
-        single = dtype == np.float32
-        self.weight_block = np.empty((h, d), dtype=dtype) if single else None
-        self.out = np.empty((rows, d), dtype=dtype)
-        self.residual = np.empty((rows, d), dtype=dtype)
-        self.x_dense = np.empty((rows, d), dtype=dtype) if sp.issparse(X) else None
-        masked = objective.input_mask is not None
-        self.x_masked = np.empty((rows, d), dtype=dtype) if masked else None
-        self.delta_hidden = np.empty((rows, h), dtype=dtype)
-        self.slope_hidden = np.empty((rows, h), dtype=dtype)
-        self.dropped = np.empty((rows, h), dtype=bool) if objective.k else None
-        self.ones = np.ones(rows, dtype=dtype)
-        self.block_sum = np.empty(h, dtype=dtype)
+        self.product_blocks = (
+            {shape: np.empty(shape, dtype=dtype) for shape in product_shapes}
+            if dtype == np.float32
+            else None
+        )
 
     def add_column_sums(self, block, total):
         """``total += block.sum(axis=0)``, as one BLAS matrix-vector product."""
@@ -418,14 +419,35 @@ class _Scratch:
 
     def add_product(self, left, right, total):
         """``total += left.T @ right`` for C-ordered ``total``."""
-        if self.weight_block is None:
+        if self.product_blocks is None:
             # total.T += right.T @ left, all three Fortran-ordered views: SciPy's
             # gemm adds the product in place.
             c = total.T
             self.gemm(1.0, right.T, left.T, 1.0, c, trans_b=True, overwrite_c=True)
         else:
-            np.matmul(left.T, right, out=self.weight_block)
-            total += self.weight_block
+            block = self.product_blocks[total.shape]
+            np.matmul(left.T, right, out=block)
+            total += block
+
+
+class _Scratch(_BlasSums):
+    """One thread's work arrays: one block of rows of every temporary."""
+
+    def __init__(self, objective):
+        X = objective.X
+        dtype = X.dtype
+        h, d = objective.layout.n_components, objective.layout.n_features
+        rows = min(objective._block_rows, max(X.shape[0], 1))
+        super().__init__(dtype, rows, [(h, d)])
+        self.out = np.empty((rows, d), dtype=dtype)
+        self.residual = np.empty((rows, d), dtype=dtype)
+        self.x_dense = np.empty((rows, d), dtype=dtype) if sp.issparse(X) else None
+        masked = objective.input_mask is not None
+        self.x_masked = np.empty((rows, d), dtype=dtype) if masked else None
+        self.delta_hidden = np.empty((rows, h), dtype=dtype)
+        self.slope_hidden = np.empty((rows, h), dtype=dtype)
+        self.dropped = np.empty((rows, h), dtype=bool) if objective.k else None
+        self.block_sum = np.empty(h, dtype=dtype)
 
 
 class _Chunk:
