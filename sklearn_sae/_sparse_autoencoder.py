@@ -11,7 +11,7 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -24,6 +24,7 @@ from ._objective import (
 )
 from ._optimize import minimize_lbfgs
 from .utils._param_validation import StrictInterval
+from .utils._validation import check_inverse_transform_input, check_not_none
 
 
 class _BaseAutoencoder(
@@ -96,6 +97,7 @@ class _BaseAutoencoder(
             The fitted model.
         """
         continuing = self.warm_start and hasattr(self, "components_")
+        check_not_none(X, self)
         X = validate_data(
             self,
             X,
@@ -172,6 +174,7 @@ class _BaseAutoencoder(
             float64).
         """
         check_is_fitted(self)
+        check_not_none(X, self)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
         )
@@ -194,16 +197,9 @@ class _BaseAutoencoder(
             (float32 or float64).
         """
         check_is_fitted(self)
-        H = check_array(
-            X, dtype=(np.float64, np.float32), input_name="X", estimator=self
+        H = check_inverse_transform_input(
+            self, X, self.components_.shape[0], "n_components"
         )
-        n_components = self.components_.shape[0]
-        if H.shape[1] != n_components:
-            raise ValueError(
-                f"X has {H.shape[1]} features, but {type(self).__name__}."
-                f"inverse_transform is expecting {n_components} features "
-                "(n_components) as input."
-            )
         _, W2T, _, b2 = self._weights(H.dtype)
         return decode(H, W2T, b2, linear=self._decoder == "linear")
 
@@ -228,6 +224,7 @@ class _BaseAutoencoder(
             Minus the mean reconstruction error.
         """
         check_is_fitted(self)
+        check_not_none(X, self)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
         )

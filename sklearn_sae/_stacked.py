@@ -21,7 +21,8 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -29,6 +30,7 @@ from ._finetune import ClassifierObjective, NetworkLayout, forward, log_softmax
 from ._optimize import minimize_lbfgs
 from ._sparse_autoencoder import SparseAutoencoder
 from .utils._param_validation import StrictInterval
+from .utils._validation import check_inverse_transform_input, check_not_none
 
 # Constraints of the per-layer hyperparameters, applied to a scalar or to each
 # value of a sequence.
@@ -44,14 +46,19 @@ _SOFTMAX_INIT_SCALE = 0.005
 
 
 def _hidden_layer_sizes(value):
-    """The layer widths as a list of ints, or a ValueError naming the problem."""
-    sizes = [value] if np.ndim(value) == 0 else list(np.asarray(value, dtype=object))
+    """The layer widths as a list of ints, or an error naming the problem.
+
+    The error is an ``InvalidParameterError`` (a ``ValueError``), as for the
+    parameters scikit-learn validates.
+    """
+    array = np.asarray(value, dtype=object)
+    sizes = list(array.reshape(-1))
     if (
-        np.ndim(value) > 1
+        array.ndim > 1
         or not sizes
         or not all(_LAYER_SIZE.is_satisfied_by(size) for size in sizes)
     ):
-        raise ValueError(
+        raise InvalidParameterError(
             "hidden_layer_sizes must be a positive int or a non-empty sequence of "
             f"positive ints (one per layer), got {value!r}."
         )
@@ -59,13 +66,19 @@ def _hidden_layer_sizes(value):
 
 
 def _per_layer(estimator, name, n_layers):
-    """``estimator.<name>`` as one float per layer, checked like a scalar."""
+    """``estimator.<name>`` as one float per layer, each checked like a scalar.
+
+    Errors are ``InvalidParameterError`` (a ``ValueError``), as for the
+    parameters scikit-learn validates.
+    """
     value = getattr(estimator, name)
-    if np.ndim(value) == 0:
-        return [float(value)] * n_layers
-    values = list(np.asarray(value, dtype=object).ravel())
-    if np.ndim(value) != 1 or len(values) != n_layers:
-        raise ValueError(
+    array = np.asarray(value, dtype=object)
+    values = list(array.reshape(-1))
+    if array.ndim == 0:
+        # A scalar, or a 0-d container (a set, a dict) the check below refuses.
+        values = values * n_layers
+    elif array.ndim != 1 or len(values) != n_layers:
+        raise InvalidParameterError(
             f"{name} must be a single value or one value per layer: "
             f"hidden_layer_sizes has {n_layers} layer(s), but {name}={value!r} "
             f"has {len(values)} value(s)."
@@ -73,8 +86,9 @@ def _per_layer(estimator, name, n_layers):
     constraint = _LAYER_CONSTRAINTS[name]
     for i, v in enumerate(values):
         if not constraint.is_satisfied_by(v):
-            raise ValueError(
-                f"{name}[{i}] of {type(estimator).__name__} must be {constraint}. "
+            label = name if array.ndim == 0 else f"{name}[{i}]"
+            raise InvalidParameterError(
+                f"{label} of {type(estimator).__name__} must be {constraint}. "
                 f"Got {v!r} instead."
             )
     return [float(v) for v in values]
@@ -324,6 +338,7 @@ class StackedSparseAutoencoder(
         return self._fit(X)
 
     def _fit(self, X):
+        check_not_none(X, self)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C"
         )
@@ -348,6 +363,7 @@ class StackedSparseAutoencoder(
             (float32 or float64).
         """
         check_is_fitted(self)
+        check_not_none(X, self)
         H = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
         )
@@ -370,16 +386,9 @@ class StackedSparseAutoencoder(
             down, of the dtype of X (float32 or float64).
         """
         check_is_fitted(self)
-        H = check_array(
-            X, dtype=(np.float64, np.float32), input_name="X", estimator=self
+        H = check_inverse_transform_input(
+            self, X, self._n_features_out, "the width of the top layer"
         )
-        n_top = self._n_features_out
-        if H.shape[1] != n_top:
-            raise ValueError(
-                f"X has {H.shape[1]} features, but {type(self).__name__}."
-                f"inverse_transform is expecting {n_top} features (the width of "
-                "the top layer) as input."
-            )
         for sae in reversed(self.autoencoders_):
             H = sae.inverse_transform(H)
         return H
@@ -404,6 +413,7 @@ class StackedSparseAutoencoder(
             Minus the mean reconstruction error (higher is better).
         """
         check_is_fitted(self)
+        check_not_none(X, self)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
         )
@@ -659,6 +669,7 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         self : StackedSparseAutoencoderClassifier
             The fitted classifier.
         """
+        check_not_none(X, self)
         X, y = validate_data(
             self,
             X,
@@ -667,8 +678,15 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, BaseEstimator):
             dtype=(np.float64, np.float32),
             order="C",
         )
-        check_classification_targets(y)
-        classes, y_index = np.unique(y, return_inverse=True)
+        try:
+            check_classification_targets(y)
+            classes, y_index = np.unique(y, return_inverse=True)
+        except TypeError as exc:  # labels that cannot be sorted together
+            kinds = sorted({type(label).__name__ for label in y})
+            raise TypeError(
+                f"{type(self).__name__} needs class labels of one kind, all "
+                f"strings or all numbers, but y mixes {', '.join(kinds)}."
+            ) from exc
         if len(classes) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes, but "
@@ -769,6 +787,7 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, BaseEstimator):
     def _scores(self, X):
         """Class scores ``z`` (n_samples, n_classes) in the dtype of X."""
         check_is_fitted(self)
+        check_not_none(X, self)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
         )

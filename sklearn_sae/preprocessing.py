@@ -26,6 +26,7 @@ from sklearn.utils._param_validation import validate_params
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .utils._param_validation import StrictInterval
+from .utils._validation import check_inverse_transform_input, check_not_none
 
 __all__ = ["ZCAWhitener", "normalize_patches"]
 
@@ -205,6 +206,7 @@ class ZCAWhitener(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : object
             The fitted whitener.
         """
+        check_not_none(X, self)
         X = validate_data(self, X, dtype=(np.float64, np.float32))
         n_samples, n_features = X.shape
 
@@ -274,6 +276,7 @@ class ZCAWhitener(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             float64).
         """
         check_is_fitted(self)
+        check_not_none(X, self)
         X = validate_data(
             self, X, dtype=(np.float64, np.float32), copy=self.copy, reset=False
         )
@@ -296,19 +299,9 @@ class ZCAWhitener(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             float64); it recovers the data that :meth:`transform` whitened.
         """
         check_is_fitted(self)
-        X = check_array(
-            X,
-            dtype=(np.float64, np.float32),
-            copy=self.copy,
-            input_name="X",
-            estimator=self,
+        X = check_inverse_transform_input(
+            self, X, self.whitening_.shape[0], "n_features_in_", copy=self.copy
         )
-        n_features = self.whitening_.shape[0]
-        if X.shape[1] != n_features:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__}."
-                f"inverse_transform is expecting {n_features} features as input."
-            )
         return self._apply(
             X, self.dewhitening_, None, self.mean_.astype(X.dtype, copy=False)
         )
