@@ -1,5 +1,6 @@
 """The L-BFGS driver shared by every estimator of the package."""
 
+import math
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -23,10 +24,12 @@ class LBFGSResult:
     Attributes
     ----------
     x : ndarray of shape (n_params,)
-        The final parameters (float64).
+        The final parameters (float64): those of lowest loss among all the
+        points evaluated. That is the last iterate, unless the line search
+        failed after trying a point of lower loss that it did not accept.
 
     loss : float
-        The objective at ``x``.
+        The objective at ``x``, always finite.
 
     n_iter : int
         Number of L-BFGS iterations, at least 1 (see ``loss_curve``).
@@ -57,24 +60,101 @@ class LBFGSResult:
 
 
 class _Recorder:
-    """Wraps the objective: counts evaluations and keeps the latest one."""
+    """Wraps the objective for L-BFGS-B.
 
-    def __init__(self, fun):
+    It counts evaluations, keeps the latest one and the best finite one, and
+    shields the line search from non-finite values.
+
+    scipy's L-BFGS-B does not backtrack from a trial point where the loss is
+    inf or NaN (an overflow, for instance): it stops at once and reports
+    convergence, or carries on from the NaN, ending anywhere. So a trial point
+    whose loss or gradient is not finite is answered with a finite surrogate:
+    the quadratic through the line search's starting point (its loss and
+    slope along the step) that rises steeply to the trial point. The line
+    search sees a loss above its start, which it cannot accept, and
+    interpolates back to a step about twenty times shorter.
+    """
+
+    def __init__(self, fun, name):
         self.fun = fun
+        self.name = name
         self.n_evaluations = 0
+        self.n_nonfinite = 0
         self.x = None
         self.loss = None
         self.grad = None
         self.first_loss = None
+        # The iterate the line search starts from: (x, loss, gradient).
+        self.anchor = None
+        self.best_x = None
+        self.best_loss = math.inf
+        # Whether L-BFGS-B accepted a point where the objective is not finite.
+        self.accepted_nonfinite = False
 
     def __call__(self, x):
         loss, grad = self.fun(x)
+        loss = float(loss)
         self.n_evaluations += 1
         self.x = x.copy()
         self.loss = loss
         self.grad = grad
+        finite = math.isfinite(loss) and bool(np.all(np.isfinite(grad)))
         if self.first_loss is None:
+            if not finite:
+                what = (
+                    "the gradient is not finite"
+                    if math.isfinite(loss)
+                    else f"the loss is {loss!r}"
+                )
+                raise ValueError(
+                    f"{self.name}: {what} at the starting point, so L-BFGS cannot "
+                    "start: the objective overflows. Scale X down (for instance "
+                    "with sklearn.preprocessing.MinMaxScaler or StandardScaler), "
+                    "or pass X as float64 rather than float32."
+                )
             self.first_loss = loss
+            self.anchor = (self.x, loss, np.asarray(grad, dtype=np.float64))
+        if not finite:
+            self.n_nonfinite += 1
+            return self._surrogate(self.x)
+        if loss < self.best_loss:
+            self.best_x = self.x
+            self.best_loss = loss
+        return loss, grad
+
+    def _surrogate(self, x):
+        """A finite loss and gradient at ``x`` that make the line search back off."""
+        x_start, loss_start, grad_start = self.anchor
+        step = x - x_start
+        step_norm2 = float(np.dot(step, step))
+        slope = float(np.dot(grad_start, step))
+        if step_norm2 == 0.0:  # cannot happen: the start is finite
+            return loss_start, grad_start
+        # q(t) = loss_start + slope t + curvature t^2 along the step, minimal
+        # at t = 1/20 of it when slope < 0.
+        curvature = 10.0 * (
+            abs(slope) or np.linalg.norm(grad_start) * math.sqrt(step_norm2) or 1.0
+        )
+        loss = loss_start + slope + curvature
+        # Strictly above the start even where rounding would absorb the rise.
+        loss = max(loss, math.nextafter(loss_start, math.inf))
+        grad = grad_start + (2.0 * curvature / step_norm2) * step
+        return loss, grad
+
+    def accept(self, x):
+        """Record the iterate ``x`` L-BFGS accepted; return its loss and gradient.
+
+        Raises StopIteration, which ends the minimisation, if the objective is
+        not finite there. The surrogate keeps the line search off such points,
+        but a line search that gives up (on rounding errors, or at its minimum
+        step) hands L-BFGS-B its last trial point all the same.
+        """
+        loss, grad = self.at(x)
+        loss = float(loss)
+        if not (math.isfinite(loss) and np.all(np.isfinite(grad))):
+            self.accepted_nonfinite = True
+            raise StopIteration
+        self.anchor = (x.copy(), loss, np.asarray(grad, dtype=np.float64))
         return loss, grad
 
     def at(self, x):
@@ -126,12 +206,12 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, verbose=0, name="estimator"):
     -------
     result : LBFGSResult
     """
-    recorder = _Recorder(fun)
+    recorder = _Recorder(fun, name)
     loss_curve = []
     start = time.perf_counter()
 
     def callback(xk):
-        loss, grad = recorder.at(xk)
+        loss, grad = recorder.accept(xk)
         loss_curve.append(float(loss))
         if verbose:
             print(
@@ -157,20 +237,35 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, verbose=0, name="estimator"):
         )
     if not loss_curve:
         loss_curve.append(float(recorder.first_loss))
-    message = str(result.message)
+    # Keep the best point seen. After a failed line search scipy restores the
+    # last iterate, but reports the loss of the last (rejected) trial point;
+    # and the line search may have rejected a point of lower loss.
+    x = np.asarray(result.x, dtype=np.float64)
+    loss = float(recorder.at(x)[0])
+    if not math.isfinite(loss) or recorder.best_loss < loss:
+        x, loss = recorder.best_x, recorder.best_loss
+    message = str(result.message).rstrip(": ")
+    if recorder.accepted_nonfinite:
+        message = "the line search ended on a point where the objective is not finite"
     n_iter = len(loss_curve)
-    converged = result.status == 0
+    converged = result.status == 0 and not recorder.accepted_nonfinite
     if not converged:
-        if result.status == 1:
+        if result.status == 1 and not recorder.accepted_nonfinite:
             advice = (
                 f"Increase max_iter (now {max_iter}), or continue this fit "
                 "with warm_start=True."
             )
         else:
+            overflow = (
+                f" The objective overflowed (was not finite) at "
+                f"{recorder.n_nonfinite} trial point(s)."
+                if recorder.n_nonfinite
+                else ""
+            )
             advice = (
                 "The line search could not improve the loss further; the "
-                "parameters are the best found. Scaling the input, lowering "
-                "beta or raising alpha can help."
+                f"parameters are the best found.{overflow} Scaling the input, "
+                "lowering beta or raising alpha can help."
             )
         warnings.warn(
             f"{name}: L-BFGS stopped after {n_iter} iteration(s) without "
@@ -179,8 +274,8 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, verbose=0, name="estimator"):
             stacklevel=4,
         )
     return LBFGSResult(
-        x=np.asarray(result.x, dtype=np.float64),
-        loss=float(result.fun),
+        x=x,
+        loss=loss,
         n_iter=n_iter,
         loss_curve=loss_curve,
         n_evaluations=recorder.n_evaluations,
