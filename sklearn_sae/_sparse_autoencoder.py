@@ -401,8 +401,13 @@ class SparseAutoencoder(_BaseAutoencoder):
     Training evaluates the loss and its analytic gradient over all samples
     at each step; the work arrays hold one block of rows at a time, so
     memory beyond the data stays near the size of the hidden activations,
-    ``n_samples * n_components``. The masking noise of ``corruption > 0`` is
-    kept as one bit per entry of the training data.
+    ``n_samples * n_components``, plus the history SciPy's L-BFGS-B keeps:
+    about 25 float64 values per parameter (``2 * n_components * n_features
+    + n_components + n_features`` parameters). The data is never copied when
+    it is a C-ordered float32 or float64 array, a read-only memory map
+    included: training streams it block by block. The masking noise of
+    ``corruption > 0`` is kept as one bit per entry of the training data.
+    The result does not depend on the number of threads.
 
     References
     ----------
