@@ -239,6 +239,13 @@ class _BaseAutoencoder(
         """Number of transformed output features."""
         return self.components_.shape[0]
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # Tied weights are one array. pickle keeps the sharing, but joblib
+        # stores each array on its own and would load two equal copies.
+        if self._tied_weights and hasattr(self, "components_"):
+            self.decoder_components_ = self.components_
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True

@@ -25,6 +25,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import ThreadpoolController
 
 from ._finetune import ClassifierObjective, NetworkLayout, forward, log_softmax
 from ._optimize import minimize_lbfgs
@@ -158,7 +159,13 @@ def _pretrain(estimator, X, random_state):
             verbose=estimator.verbose,
         )
         with _stage(owner, description, "max_iter", estimator.max_iter):
-            H = sae.fit(H).transform(H)
+            sae.fit(H)
+        # The next layer's input, with single-threaded BLAS as in the fits:
+        # multi-threaded BLAS rounds differently for different thread counts,
+        # and the stack must not depend on them (GridSearchCV's worker
+        # processes get fewer threads than their parent).
+        with ThreadpoolController().limit(limits=1, user_api="blas"):
+            H = sae.transform(H)
         autoencoders.append(sae)
     return autoencoders, H
 

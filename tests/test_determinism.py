@@ -146,26 +146,10 @@ def test_fixed_random_state_gives_identical_models(name, data):
 
 
 # The stacked models train each layer on the features of the layer below,
-# computed by ``transform`` between the L-BFGS runs, with BLAS multi-threaded:
-# OpenBLAS's gemm rounds differently with 1, 2 or 4 threads, so the layers
-# above the first change in the last bits. Reported; the fix is to compute
-# those features with single-threaded BLAS, as minimize_lbfgs runs the fits.
-_BLAS_DEPENDENT = pytest.mark.xfail(
-    strict=True,
-    reason="_stacked._pretrain: sae.transform(H) between layers runs with "
-    "multi-threaded BLAS, whose rounding depends on the thread count",
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=_BLAS_DEPENDENT)
-        if name in ("stacked", "classifier")
-        else name
-        for name in ESTIMATORS
-    ],
-)
+# computed by ``transform`` between the L-BFGS runs: with single-threaded BLAS,
+# as the fits run, since OpenBLAS's gemm rounds differently with 1, 2 or 4
+# threads.
+@pytest.mark.parametrize("name", list(ESTIMATORS))
 def test_models_do_not_depend_on_the_number_of_blas_threads(name, data):
     # Worker processes of joblib (loky) and dask run BLAS with fewer threads
     # than their parent; the model must not change with that number.

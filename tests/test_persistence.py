@@ -168,11 +168,6 @@ def test_joblib_round_trip(name, fitted, data, tmp_path):
     assert_identical(public_outputs(mapped, *data), public_outputs(model, *data))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="joblib pickles each array separately, so decoder_components_ "
-    "comes back as a copy of components_, not the same array (reported)",
-)
 @pytest.mark.parametrize("name", ["sae-tied", "k-sparse"])
 def test_joblib_keeps_tied_weights(name, fitted, tmp_path):
     # The tied models document decoder_components_ as the same array as
