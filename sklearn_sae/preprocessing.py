@@ -96,7 +96,8 @@ class ZCAWhitener(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         features are linearly independent. ``fit`` raises a ``ValueError``
         when an eigenvalue plus ``epsilon`` is zero up to rounding (at most
         ``n_features`` times the float64 machine epsilon times the largest
-        eigenvalue), rather than returning infinite or meaningless values.
+        eigenvalue, or so small that its inverse square root overflows
+        float32), rather than returning infinite or meaningless values.
 
     copy : bool, default=True
         If False, ``transform`` and ``inverse_transform`` overwrite their
@@ -225,6 +226,11 @@ class ZCAWhitener(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         U *= np.sign(U[largest, np.arange(n_features)])
 
         tolerance = n_features * np.finfo(np.float64).eps * s[0]
+        # 1 / sqrt(s + epsilon) must also stay finite in float32, in which
+        # float32 data are whitened (a tiny epsilon on constant data would
+        # give an infinite whitening_).
+        float32_max = float(np.finfo(np.float32).max)
+        tolerance = max(tolerance, (2 * n_features / float32_max) ** 2)
         n_null = int(np.count_nonzero(s + self.epsilon <= tolerance))
         if n_null:
             raise ValueError(
