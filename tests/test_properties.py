@@ -42,7 +42,7 @@ module-wide; any other warning is left to the suite's filters (RuntimeWarnings
 from the package are errors there).
 """
 
-import itertools
+import os
 import tempfile
 
 import numpy as np
@@ -82,8 +82,6 @@ LAYOUTS = DENSE_LAYOUTS + SPARSE_LAYOUTS
 # Layouts compared with the C-ordered copy, the sparse ones drawn half the time.
 other_layouts = st.sampled_from(DENSE_LAYOUTS[1:] + SPARSE_LAYOUTS * 2)
 
-_memmap_counter = itertools.count()
-
 
 @pytest.fixture(scope="module")
 def memmap_dir(tmp_path_factory):
@@ -115,7 +113,8 @@ def as_layout(X, layout, directory):
         base[:, 1:-1] = X
         return base[:, 1:-1]
     if layout == "memmap":
-        _, path = tempfile.mkstemp(suffix=".dat", dir=directory)
+        handle, path = tempfile.mkstemp(suffix=".dat", dir=directory)
+        os.close(handle)
         writer = np.memmap(path, dtype=X.dtype, mode="w+", shape=X.shape)
         writer[...] = X
         writer.flush()
@@ -677,7 +676,8 @@ def assert_layers_losses_are_their_objectives(est, X_in, params):
         loss = autoencoder_objective_loss(H, sae, params=layer_params, first_fit=True)
         weights = [sae.components_, sae.decoder_components_]
         assert_loss_is_objective(loss, sae, layer["alpha"], weights, dtype)
-        H = sae.transform(H)
+        with threadpool_limits(limits=1, user_api="blas"):  # as in fit
+            H = sae.transform(H)
 
 
 def n_layers_of(params):
@@ -820,8 +820,10 @@ def classifier_objective_loss(est, X_in, y, params):
         sizes = (weights[0].shape[1], n_classes)
         alpha = params["softmax_alpha"]
         features = X
-        for sae in est.autoencoders_:
-            features = sae.transform(features)
+        # As fit computes the features between stages, with one BLAS thread.
+        with threadpool_limits(limits=1, user_api="blas"):
+            for sae in est.autoencoders_:
+                features = sae.transform(features)
     biases = est.intercepts_ if params["fine_tune"] else est.intercepts_[-1:]
     theta = NetworkLayout(sizes).pack(weights, biases)
     objective = ClassifierObjective(features, y_index, sizes, alpha=alpha)
