@@ -56,16 +56,18 @@ ESTIMATORS = {
 }
 
 
-def digits(n_copies=2):
-    """load_digits / 16 and its mirror image: 3594 rows in [0, 1], 10 classes.
+def digits(n_copies=4):
+    """load_digits / 16 and its mirror images: 7188 rows in [0, 1], 10 classes.
 
-    Enough rows that the objective splits them into several chunks (checked
-    in test_data_is_split_into_chunks).
+    The images, flipped left-right, upside down, and both. Enough rows that
+    the objective splits them into several chunks (checked in
+    test_data_is_split_into_chunks).
     """
     X, y = load_digits(return_X_y=True)
-    X = X / 16.0
-    mirrored = X.reshape(-1, 8, 8)[:, :, ::-1].reshape(-1, 64)
-    return np.vstack([X, mirrored][:n_copies]), np.concatenate([y, y][:n_copies])
+    images = (X / 16.0).reshape(-1, 8, 8)
+    copies = [images, images[:, :, ::-1], images[:, ::-1], images[:, ::-1, ::-1]]
+    X = np.vstack([images.reshape(-1, 64) for images in copies[:n_copies]])
+    return X, np.tile(y, n_copies)
 
 
 @pytest.fixture(scope="module")
