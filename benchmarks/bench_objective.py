@@ -106,6 +106,12 @@ def _seconds(function):
     return time.perf_counter() - start
 
 
+# OpenBLAS's idle threads keep spinning for a while after a multi-threaded
+# call (about 2**28 cycles, a tenth of a second): a function timed right after
+# one shares the cores with them. Each timed run waits that long first.
+_SPIN_DOWN = 0.15
+
+
 def _interleaved_medians(functions, repeats):
     """Run each function once (warm-up), then ``repeats`` rounds of all of them.
 
@@ -116,6 +122,7 @@ def _interleaved_medians(functions, repeats):
     times = {name: [] for name in functions}
     for _ in range(repeats):
         for name, function in functions.items():
+            time.sleep(_SPIN_DOWN)
             times[name].append(_seconds(function))
     return {name: float(np.median(t)) for name, t in times.items()}
 
