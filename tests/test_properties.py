@@ -7,9 +7,9 @@ parameter values drawn inside each parameter's ``_parameter_constraints``
 (unbounded ones within a moderate range, e.g. ``alpha`` and ``beta`` up to
 10), with at most 10 L-BFGS iterations per stage.
 
-Cases generated per property test (``max_examples``; every test is
-derandomized and keeps no example database, so CI sees the same cases on
-every run):
+Cases generated per property test (the ``n`` of its ``@cases(n)``, hypothesis'
+``max_examples``; every test is derandomized and keeps no example database,
+so CI sees the same cases on every run):
 
 - test_sparse_autoencoder_fit_is_finite_and_loss_is_the_objective: 60
 - test_sparse_autoencoder_outputs: 40
@@ -72,6 +72,22 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 # Data generation is the slow part of some examples; none is too large.
 SLOW_DATA = [HealthCheck.too_slow, HealthCheck.data_too_large]
+
+
+def cases(n):
+    """Settings of a property test that runs ``n`` generated cases.
+
+    Derandomized, without an example database: CI sees the same cases on
+    every run.
+    """
+    return settings(
+        max_examples=n,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=SLOW_DATA,
+    )
+
 
 FLOAT32_EPS = float(np.finfo(np.float32).eps)
 
@@ -462,13 +478,7 @@ def assert_sparse_autoencoder_matches_dense(est, ref, X_sparse, params, dtype):
 # SparseAutoencoder
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=SLOW_DATA,
-)
+@cases(60)
 @given(
     X=arrays(unit=True),
     layout=st.sampled_from(LAYOUTS),
@@ -491,13 +501,7 @@ def test_sparse_autoencoder_fit_is_finite_and_loss_is_the_objective(
     assert_loss_is_objective(loss, est, params["alpha"], weights, dtype)
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=SLOW_DATA,
-)
+@cases(40)
 @given(data=st.data(), params=sparse_autoencoder_params())
 def test_sparse_autoencoder_outputs(memmap_dir, data, params):
     """Codes in [0, 1]; sigmoid reconstructions in [0, 1]; dtypes kept."""
@@ -525,13 +529,7 @@ def test_sparse_autoencoder_outputs(memmap_dir, data, params):
             assert np.all((X_hat >= 0) & (X_hat <= 1))
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=SLOW_DATA,
-)
+@cases(40)
 @given(
     X=arrays(unit=True),
     layout=other_layouts,
@@ -560,13 +558,7 @@ def k_sparse_objective_params(params):
     return {**params, "tied_weights": True, "decoder": "linear"}
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=SLOW_DATA,
-)
+@cases(40)
 @given(
     X=arrays(unit=False),
     layout=st.sampled_from(LAYOUTS),
@@ -588,13 +580,7 @@ def test_k_sparse_fit_is_finite_and_loss_is_the_objective(
     assert_loss_is_objective(loss, est, params["alpha"], [est.components_], dtype)
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=SLOW_DATA,
-)
+@cases(30)
 @given(data=st.data(), params=k_sparse_params())
 def test_k_sparse_outputs(memmap_dir, data, params):
     """At most k non-zero codes per row; finite outputs; dtypes kept."""
@@ -613,13 +599,7 @@ def test_k_sparse_outputs(memmap_dir, data, params):
     assert np.all(np.isfinite(X_hat))
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=SLOW_DATA,
-)
+@cases(30)
 @given(
     X=arrays(unit=False),
     layout=other_layouts,
@@ -684,13 +664,7 @@ def n_layers_of(params):
     return len(np.atleast_1d(params["hidden_layer_sizes"]))
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=SLOW_DATA,
-)
+@cases(25)
 @given(
     X=arrays(unit=True),
     layout=st.sampled_from(LAYOUTS),
@@ -706,13 +680,7 @@ def test_stack_fit_is_finite_and_each_layer_loss_is_its_objective(
     assert_layers_losses_are_their_objectives(est, X_in, params)
 
 
-@settings(
-    max_examples=20,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=SLOW_DATA,
-)
+@cases(20)
 @given(data=st.data(), params=stack_params())
 def test_stack_outputs(memmap_dir, data, params):
     X = data.draw(arrays(unit=True), label="X")
@@ -733,13 +701,7 @@ def test_stack_outputs(memmap_dir, data, params):
         assert np.all((X_hat >= 0) & (X_hat <= 1))
 
 
-@settings(
-    max_examples=20,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=SLOW_DATA,
-)
+@cases(20)
 @given(
     X=arrays(unit=True),
     layout=other_layouts,
@@ -832,13 +794,7 @@ def classifier_objective_loss(est, X_in, y, params):
     return loss
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=SLOW_DATA,
-)
+@cases(25)
 @given(
     Xy=classification_data(),
     layout=st.sampled_from(LAYOUTS),
@@ -865,13 +821,7 @@ def test_classifier_fit_is_finite_and_loss_is_the_objective(
     assert_loss_is_objective(loss, est, params["softmax_alpha"], est.coefs_[-1:], dtype)
 
 
-@settings(
-    max_examples=20,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=SLOW_DATA,
-)
+@cases(20)
 @given(data=st.data(), Xy=classification_data(), params=stack_params(classifier=True))
 def test_classifier_outputs(memmap_dir, data, Xy, params):
     """Probabilities in [0, 1] summing to 1; known classes; dtypes kept."""
@@ -903,13 +853,7 @@ def test_classifier_outputs(memmap_dir, data, Xy, params):
     assert np.all(np.isin(predicted, classes))
 
 
-@settings(
-    max_examples=20,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=SLOW_DATA,
-)
+@cases(20)
 @given(
     Xy=classification_data(),
     layout=other_layouts,
@@ -967,13 +911,7 @@ ZCA_ATTRIBUTES = [
 epsilons = st.one_of(st.just(0.0), st.floats(0.0, 10.0))
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=SLOW_DATA,
-)
+@cases(60)
 @given(
     data=st.data(),
     X=arrays(unit=False),
@@ -1043,13 +981,7 @@ def test_zca_fit_and_outputs(memmap_dir, data, X, layout, epsilon, copy):
         ZCAWhitener(epsilon=epsilon).fit(sparse)
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=SLOW_DATA,
-)
+@cases(40)
 @given(
     X=arrays(unit=False),
     layout=st.sampled_from(DENSE_LAYOUTS[1:]),
