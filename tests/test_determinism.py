@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from _identity import assert_identical, fit, fitted_attributes
+from _models import assert_identical, every_estimator, fit, fitted_attributes
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
@@ -22,38 +22,15 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from sklearn_sae import (
-    KSparseAutoencoder,
     SparseAutoencoder,
-    StackedSparseAutoencoder,
     StackedSparseAutoencoderClassifier,
-    ZCAWhitener,
 )
 from sklearn_sae._objective import SparseAutoencoderObjective
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 # Every public estimator, and SparseAutoencoder with each of its options.
-ESTIMATORS = {
-    "sae": SparseAutoencoder(n_components=32, max_iter=15, random_state=0),
-    "sae-linear": SparseAutoencoder(
-        n_components=32, decoder="linear", max_iter=15, random_state=0
-    ),
-    "sae-l1": SparseAutoencoder(
-        n_components=32, sparsity="l1", max_iter=15, random_state=0
-    ),
-    "sae-tied": SparseAutoencoder(
-        n_components=32, tied_weights=True, max_iter=15, random_state=0
-    ),
-    "sae-corruption": SparseAutoencoder(
-        n_components=32, corruption=0.3, max_iter=15, random_state=0
-    ),
-    "k-sparse": KSparseAutoencoder(n_components=32, k=8, max_iter=15, random_state=0),
-    "stacked": StackedSparseAutoencoder((32, 16), max_iter=10, random_state=0),
-    "classifier": StackedSparseAutoencoderClassifier(
-        (32, 16), max_iter=10, random_state=0
-    ),
-    "zca": ZCAWhitener(epsilon=0.1),
-}
+ESTIMATORS = every_estimator(n_components=32, max_iter=15)
 
 
 def digits(n_copies=4):

@@ -16,44 +16,21 @@ import warnings
 import joblib
 import numpy as np
 import pytest
-from _identity import assert_identical, fit
+from _models import assert_identical, every_estimator, fit
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_sae import (
-    KSparseAutoencoder,
     SparseAutoencoder,
-    StackedSparseAutoencoder,
     StackedSparseAutoencoderClassifier,
-    ZCAWhitener,
 )
 from sklearn_sae._objective import SparseAutoencoderObjective
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 # Every public estimator, and SparseAutoencoder with each of its options.
-ESTIMATORS = {
-    "sae": SparseAutoencoder(n_components=16, max_iter=10, random_state=0),
-    "sae-linear": SparseAutoencoder(
-        n_components=16, decoder="linear", max_iter=10, random_state=0
-    ),
-    "sae-l1": SparseAutoencoder(
-        n_components=16, sparsity="l1", max_iter=10, random_state=0
-    ),
-    "sae-tied": SparseAutoencoder(
-        n_components=16, tied_weights=True, max_iter=10, random_state=0
-    ),
-    "sae-corruption": SparseAutoencoder(
-        n_components=16, corruption=0.3, max_iter=10, random_state=0
-    ),
-    "k-sparse": KSparseAutoencoder(n_components=16, k=4, max_iter=10, random_state=0),
-    "stacked": StackedSparseAutoencoder((16, 8), max_iter=10, random_state=0),
-    "classifier": StackedSparseAutoencoderClassifier(
-        (16, 8), max_iter=10, random_state=0
-    ),
-    "zca": ZCAWhitener(epsilon=0.1),
-}
+ESTIMATORS = every_estimator(n_components=16, max_iter=10)
 
 
 @pytest.fixture(scope="module")

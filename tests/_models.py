@@ -1,12 +1,42 @@
-"""Comparing fitted models bit for bit: shared by the reproducibility and
-persistence tests."""
+"""The estimators under test and their bit-for-bit comparison: shared by the
+reproducibility and persistence tests."""
 
 import struct
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from sklearn_sae import StackedSparseAutoencoderClassifier
+from sklearn_sae import (
+    KSparseAutoencoder,
+    SparseAutoencoder,
+    StackedSparseAutoencoder,
+    StackedSparseAutoencoderClassifier,
+    ZCAWhitener,
+)
+
+
+def every_estimator(n_components, max_iter):
+    """Every public estimator, and SparseAutoencoder with each of its options.
+
+    The autoencoders have ``n_components`` hidden units (the stacks that many,
+    then half as many) and run ``max_iter`` L-BFGS iterations (the stacks 10
+    a stage).
+    """
+    h = n_components
+    common = {"max_iter": max_iter, "random_state": 0}
+    return {
+        "sae": SparseAutoencoder(n_components=h, **common),
+        "sae-linear": SparseAutoencoder(n_components=h, decoder="linear", **common),
+        "sae-l1": SparseAutoencoder(n_components=h, sparsity="l1", **common),
+        "sae-tied": SparseAutoencoder(n_components=h, tied_weights=True, **common),
+        "sae-corruption": SparseAutoencoder(n_components=h, corruption=0.3, **common),
+        "k-sparse": KSparseAutoencoder(n_components=h, k=h // 4, **common),
+        "stacked": StackedSparseAutoencoder((h, h // 2), max_iter=10, random_state=0),
+        "classifier": StackedSparseAutoencoderClassifier(
+            (h, h // 2), max_iter=10, random_state=0
+        ),
+        "zca": ZCAWhitener(epsilon=0.1),
+    }
 
 
 def fit(estimator, X, y):
