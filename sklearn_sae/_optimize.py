@@ -59,6 +59,17 @@ class LBFGSResult:
     message: str = ""
 
 
+def single_threaded_blas():
+    """Context manager limiting BLAS to one thread, as training runs it.
+
+    Multi-threaded OpenBLAS rounds differently for different thread counts;
+    training, and the features computed between the layers of a stack, use
+    one BLAS thread so that models do not depend on them (see
+    :func:`minimize_lbfgs` for the speed side).
+    """
+    return ThreadpoolController().limit(limits=1, user_api="blas")
+
+
 class _Recorder:
     """Wraps the objective for L-BFGS-B.
 
@@ -220,7 +231,7 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, verbose=0, name="estimator"):
                 f"elapsed = {time.perf_counter() - start:.2f}s"
             )
 
-    with ThreadpoolController().limit(limits=1, user_api="blas"):  # see docstring
+    with single_threaded_blas():  # see docstring
         result = scipy.optimize.minimize(
             recorder,
             x0,

@@ -25,10 +25,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import ThreadpoolController
 
 from ._finetune import ClassifierObjective, NetworkLayout, forward, log_softmax
-from ._optimize import minimize_lbfgs
+from ._optimize import minimize_lbfgs, single_threaded_blas
 from ._sparse_autoencoder import SparseAutoencoder
 from .utils._param_validation import StrictInterval
 from .utils._validation import check_inverse_transform_input, check_not_none
@@ -164,7 +163,7 @@ def _pretrain(estimator, X, random_state):
         # multi-threaded BLAS rounds differently for different thread counts,
         # and the stack must not depend on them (GridSearchCV's worker
         # processes get fewer threads than their parent).
-        with ThreadpoolController().limit(limits=1, user_api="blas"):
+        with single_threaded_blas():
             H = sae.transform(H)
         autoencoders.append(sae)
     return autoencoders, H
