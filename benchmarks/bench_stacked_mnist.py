@@ -22,7 +22,14 @@ time and dtype printed:
   digits 0-4, the first half for training and the second for testing.
 - ``single``: ``Pipeline(SparseAutoencoder(n_components=200),
   LogisticRegression())`` trained on all 60,000 training images and scored on
-  the test images.
+  the test images, with the tutorial's rho and beta unless ``--rho`` and
+  ``--beta`` say otherwise.
+- ``single-select``: how ``single``'s rho and beta are chosen without the test
+  images. For each pair of a small grid around the tutorial's, a
+  ``SparseAutoencoder(n_components=200)`` is trained on the first 10,000
+  training images (``--max-iter`` iterations), a ``LogisticRegression`` on its
+  features of the first 50,000 training images, and the pair is scored on the
+  last 10,000 training images, which neither model saw.
 
 Run from the repository root, one protocol at a time::
 
@@ -322,8 +329,9 @@ def self_taught(X_train, y_train, X_test, y_test, args):
 
 def single_layer(X_train, y_train, X_test, y_test, args):
     print(
-        f"Single layer ({X_train.dtype}): Pipeline(SparseAutoencoder(200), "
-        f"LogisticRegression()) on {len(X_train)} images, tested on {len(X_test)}"
+        f"Single layer ({X_train.dtype}): Pipeline(SparseAutoencoder(200, "
+        f"rho={args.rho:g}, beta={args.beta:g}), LogisticRegression()) on "
+        f"{len(X_train)} images, tested on {len(X_test)}"
     )
     pipe = Pipeline(
         [
@@ -331,7 +339,9 @@ def single_layer(X_train, y_train, X_test, y_test, args):
                 "sae",
                 SparseAutoencoder(
                     n_components=200,
-                    **TUTORIAL,
+                    rho=args.rho,
+                    beta=args.beta,
+                    alpha=TUTORIAL["alpha"],
                     max_iter=args.max_iter,
                     random_state=args.random_state,
                 ),
@@ -366,7 +376,55 @@ def single_layer(X_train, y_train, X_test, y_test, args):
     )
 
 
-PROTOCOLS = {"stacked": stacked, "self-taught": self_taught, "single": single_layer}
+# single-select: the grid, and the split of the training images.
+SELECT_RHO = (0.05, 0.1, 0.2)
+SELECT_BETA = (0.3, 1.0, 3.0)
+SELECT_N_AUTOENCODER = 10_000
+SELECT_N_FIT = 50_000
+
+
+def select_single_layer(X_train, y_train, X_test, y_test, args):
+    """Validation accuracy of the single layer over a grid of rho and beta."""
+    n_fit = SELECT_N_FIT
+    print(
+        f"Single layer, rho and beta chosen without the test images "
+        f"({X_train.dtype}): SparseAutoencoder(200) on training images "
+        f"0-{SELECT_N_AUTOENCODER}, max_iter={args.max_iter}; LogisticRegression "
+        f"on its features of training images 0-{n_fit}; scored on training "
+        f"images {n_fit}-{len(X_train)}"
+    )
+    print(f"  {'rho':>5} {'beta':>5} {'iters':>5} {'fit':>7} {'accuracy':>9}")
+    best = None
+    for rho, beta in itertools.product(SELECT_RHO, SELECT_BETA):
+        sae = SparseAutoencoder(
+            n_components=200,
+            rho=rho,
+            beta=beta,
+            alpha=TUTORIAL["alpha"],
+            max_iter=args.max_iter,
+            random_state=args.random_state,
+        )
+        start = time.perf_counter()
+        sae.fit(X_train[:SELECT_N_AUTOENCODER])
+        seconds = time.perf_counter() - start
+        clf = LogisticRegression(max_iter=2000)
+        clf.fit(sae.transform(X_train[:n_fit]), y_train[:n_fit])
+        accuracy = clf.score(sae.transform(X_train[n_fit:]), y_train[n_fit:])
+        print(
+            f"  {rho:>5g} {beta:>5g} {sae.n_iter_:>5} {seconds:>6.1f}s {accuracy:>9.4f}"
+        )
+        if best is None or accuracy > best[0]:
+            best = (accuracy, rho, beta)
+    accuracy, rho, beta = best
+    print(f"  best: rho={rho:g}, beta={beta:g} (validation accuracy {accuracy:.4f})")
+
+
+PROTOCOLS = {
+    "stacked": stacked,
+    "self-taught": self_taught,
+    "single": single_layer,
+    "single-select": select_single_layer,
+}
 
 
 def main(argv=None):
@@ -391,6 +449,12 @@ def main(argv=None):
         "--n-train", type=int, default=N_TRAIN, help="training images used"
     )
     parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument(
+        "--rho", type=float, default=TUTORIAL["rho"], help="single: target activation"
+    )
+    parser.add_argument(
+        "--beta", type=float, default=TUTORIAL["beta"], help="single: sparsity weight"
+    )
     args = parser.parse_args(argv)
 
     X, y = load_mnist(args.data_home, return_X_y=True, dtype=args.dtype)
