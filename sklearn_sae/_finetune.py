@@ -34,13 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._objective import (
-    _BlasSums,
-    _block_rows,
-    _logistic_layer,
-    _RowThreads,
-    encode,
-)
+from ._objective import _BlasSums, _block_rows, _RowThreads, encode, sigmoid
 
 
 class NetworkLayout:
@@ -182,12 +176,8 @@ class _Chunk:
             return self.X[start:stop]
         return self.X[start:stop].toarray(out=scratch.x_dense[: stop - start])
 
-    def run(self, weights, biases, negated, scratch):
-        """Accumulate the summed cross-entropy and the unscaled gradient.
-
-        ``negated`` is the unpacked negated parameter vector, from which the
-        sigmoid layers are computed (see :func:`._objective._logistic_layer`).
-        """
+    def run(self, weights, biases, scratch):
+        """Accumulate the summed cross-entropy and the unscaled gradient."""
         self.grad.fill(0)
         grad_w, grad_b = self.layout.unpack(self.grad)
         n_layers = self.layout.n_layers
@@ -200,19 +190,13 @@ class _Chunk:
 
             # Forward pass through the sigmoid layers, then the scores.
             inputs = [x]
-            negated_weights, negated_biases = negated
             for layer in range(n_layers):
-                a = scratch.activations[layer][:n]
+                a = np.matmul(
+                    inputs[-1], weights[layer].T, out=scratch.activations[layer][:n]
+                )
+                a += biases[layer]
                 if layer < n_layers - 1:
-                    _logistic_layer(
-                        inputs[-1],
-                        negated_weights[layer].T,
-                        negated_biases[layer],
-                        out=a,
-                    )
-                else:
-                    np.matmul(inputs[-1], weights[layer].T, out=a)
-                    a += biases[layer]
+                    sigmoid(a, out=a)
                 inputs.append(a)
 
             # Log-softmax of the scores, in place; the loss is accumulated in
@@ -312,7 +296,6 @@ class ClassifierObjective(_RowThreads):
             )
         self.dtype = X.dtype
         self._params = np.empty(self.layout.size, dtype=self.dtype)
-        self._negated_params = np.empty(self.layout.size, dtype=self.dtype)
         self._block_rows = _block_rows(
             n_samples, max(self.layout.layer_sizes), self.dtype.itemsize
         )
@@ -335,10 +318,7 @@ class ClassifierObjective(_RowThreads):
         params = self._params
         np.copyto(params, theta, casting="same_kind")
         weights, biases = layout.unpack(params)
-        negated = layout.unpack(np.negative(params, out=self._negated_params))
-        self._each_chunk(
-            lambda chunk, scratch: chunk.run(weights, biases, negated, scratch)
-        )
+        self._each_chunk(lambda chunk, scratch: chunk.run(weights, biases, scratch))
         gradient = self._summed_gradient()
         gradient /= n_samples
         loss = sum(chunk.cross_entropy for chunk in self._chunks) / n_samples

@@ -143,11 +143,6 @@ def sigmoid(Z, out=None):
     if out is None:
         out = np.empty_like(Z)
     np.negative(Z, out=out)
-    return _logistic_of_negated(out)
-
-
-def _logistic_of_negated(out):
-    """``out <- 1 / (1 + exp(out))`` in place: the logistic of ``-out``."""
     # exp overflows to inf past 88.7 in float32, 709.8 in float64 (the result
     # is 1 / inf = 0) and underflows to 0 far below (the result is 1): both
     # are exact saturation.
@@ -155,24 +150,6 @@ def _logistic_of_negated(out):
         np.exp(out, out=out)
     out += 1
     return np.reciprocal(out, out=out)
-
-
-def _logistic_layer(X, negated_weights, negated_bias, out):
-    """``sigmoid(X W + b)`` into ``out``, from ``-W`` and ``-b``.
-
-    The product with the negated weights is exactly ``-(X W + b)``: negation
-    commutes with every rounding of the product and the sum. The logistic
-    then needs no negation pass of its own, one pass over ``out`` fewer than
-    :func:`sigmoid`, with bitwise the same result. The training objectives
-    negate their parameter vector once per evaluation for this. ``X`` may be
-    dense or a CSR matrix.
-    """
-    if sp.issparse(X):
-        out[...] = safe_sparse_dot(X, negated_weights, dense_output=True)
-    else:
-        np.matmul(X, negated_weights, out=out)
-    out += negated_bias
-    return _logistic_of_negated(out)
 
 
 def encode(X, W1, b1, out=None, *, k=None):
@@ -529,32 +506,24 @@ class _Chunk:
         out = scratch.x_masked[: stop - start]
         return apply_mask(x, mask[start:stop], out=out)
 
-    def encode(self, W1, b1, negated, hidden, scratch):
-        """Fill this chunk's rows of ``hidden``; sum them per unit.
-
-        ``negated`` is the unpacked negated parameter vector, from which
-        sigmoid units are computed (see :func:`_logistic_layer`).
-        """
+    def encode(self, W1, b1, hidden, scratch):
+        """Fill this chunk's rows of ``hidden``; sum them per unit."""
         k = self.objective.k
         self.hidden_sum.fill(0)
         block_sum = scratch.block_sum
         for index, start, stop in self.blocks():
             x = self.input_rows(index, start, stop, scratch)
-            if k is None:
-                a = _logistic_layer(x, negated[0].T, negated[2], hidden[start:stop])
-            else:
-                a = encode(x, W1, b1, out=hidden[start:stop], k=k)
+            a = encode(x, W1, b1, out=hidden[start:stop], k=k)
             # Per block in the data's dtype, across blocks in float64.
             block_sum.fill(0)
             scratch.add_column_sums(a, block_sum)
             self.hidden_sum += block_sum
 
-    def backward(self, W2T, b2, negated, hidden, sparsity_delta, scratch):
+    def backward(self, W2T, b2, hidden, sparsity_delta, scratch):
         """Accumulate the reconstruction error and the unscaled gradient.
 
         With tied weights ``gW1`` and ``gW2T`` are one view, which therefore
-        receives the sum of both weight gradients. ``negated`` is as in
-        :meth:`encode`.
+        receives the sum of both weight gradients.
         """
         objective = self.objective
         linear_decoder = objective.decoder == "linear"
@@ -566,10 +535,7 @@ class _Chunk:
             n = stop - start
             a = hidden[start:stop]
             x = self.rows(index, start, stop, scratch)
-            if linear_decoder:
-                out = decode(a, W2T, b2, out=scratch.out[:n], linear=True)
-            else:
-                out = _logistic_layer(a, negated[1], negated[3], scratch.out[:n])
+            out = decode(a, W2T, b2, out=scratch.out[:n], linear=linear_decoder)
 
             # delta3 = (x_hat - x) * x_hat * (1 - x_hat), built in place; the
             # linear decoder's is the residual alone.
@@ -710,7 +676,6 @@ class SparseAutoencoderObjective(_RowThreads):
         self.layout = ParameterLayout(n_features, n_components, tied_weights)
         self.dtype = X.dtype
         self._params = np.empty(self.layout.size, dtype=self.dtype)
-        self._negated_params = np.empty(self.layout.size, dtype=self.dtype)
         self._hidden = np.empty((n_samples, n_components), dtype=self.dtype)
         self._block_rows = _block_rows(n_samples, n_features, self.dtype.itemsize)
         self._start_chunks(
@@ -741,21 +706,18 @@ class SparseAutoencoderObjective(_RowThreads):
         params = self._params
         np.copyto(params, theta, casting="same_kind")
         W1, W2T, b1, b2 = layout.unpack(params)
-        negated = layout.unpack(np.negative(params, out=self._negated_params))
         hidden = self._hidden
         chunks = self._chunks
 
         # Forward pass through the encoder for every sample: the sparsity term
         # needs the mean activation before back-propagation can start.
-        self._each_chunk(
-            lambda chunk, scratch: chunk.encode(W1, b1, negated, hidden, scratch)
-        )
+        self._each_chunk(lambda chunk, scratch: chunk.encode(W1, b1, hidden, scratch))
         rho_hat = sum(chunk.hidden_sum for chunk in chunks) / n_samples
         penalty, sparsity_delta = self._sparsity(rho_hat)
 
         self._each_chunk(
             lambda chunk, scratch: chunk.backward(
-                W2T, b2, negated, hidden, sparsity_delta, scratch
+                W2T, b2, hidden, sparsity_delta, scratch
             )
         )
         gradient = self._summed_gradient()

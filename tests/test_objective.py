@@ -313,26 +313,3 @@ def test_sigmoid_is_accurate_and_saturates_quietly(dtype):
     assert out[-1] == 1.0
     buffer = Z.copy()
     assert _objective.sigmoid(buffer, out=buffer) is buffer
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-def test_logistic_layer_from_negated_weights_is_bitwise_the_sigmoid(dtype, sparse):
-    # The objectives compute their sigmoid units from the negated parameters,
-    # which saves the logistic's negation pass; the result must not move a bit.
-    rng = np.random.RandomState(0)
-    X = rng.uniform(-3, 3, size=(300, 40)).astype(dtype)
-    X[X < -1] = 0
-    W = rng.normal(scale=2.0, size=(40, 25)).astype(dtype)
-    b = rng.normal(size=25).astype(dtype)
-    data = sp.csr_matrix(X) if sparse else X
-    # The same product with the weights as they are (a sparse product sums in
-    # another order than a dense one).
-    expected = _objective.sigmoid(data @ W + b)
-    out = np.empty((300, 25), dtype=dtype)
-    with np.errstate(all="raise"):
-        result = _objective._logistic_layer(data, -W, -b, out)
-    assert result is out
-    np.testing.assert_array_equal(result, expected)
-    # Negative and positive inputs both occur, saturating ones too.
-    assert expected.min() < 1e-6 and expected.max() > 1 - 1e-6
