@@ -161,8 +161,13 @@ class FiveProducts:
             self()
 
     def blocks_single_threaded(self):
-        """Block by block of the objective's rows, the weight gradients summed
-        by BLAS (as the objective does): small blocks stay in cache."""
+        """Block by block of the objective's rows: small blocks stay in cache.
+
+        The weight gradients are summed in place by SciPy's gemm (``beta=1``),
+        which saves the addition the objective makes after each product: the
+        cheapest way on one thread (the objective's threads cannot use it,
+        as SciPy's wrappers hold the GIL; ``bench_threads.py --parts blas``).
+        """
         X, W1, W2T, rows = self.X, self.W1, self.W2T, self.block_rows
         self.G1.fill(0)
         self.G2.fill(0)

@@ -1,6 +1,6 @@
-"""How the work is shared between the two cores: whole L-BFGS fits, timed.
+"""How the work is shared between the cores: whole L-BFGS fits and BLAS calls.
 
-Compares, in one run and on the same data and starting point:
+``--parts fits`` compares, in one run and on the same data and starting point:
 
 - ``package``: ``minimize_lbfgs`` (BLAS single-threaded) driving the objective
   with its rows split over threads, as ``SparseAutoencoder.fit`` does;
@@ -8,23 +8,48 @@ Compares, in one run and on the same data and starting point:
   thread, with BLAS left multi-threaded (NumPy's and SciPy's OpenBLAS pools).
 
 Each configuration runs ``--repeats`` times; medians are printed, with the
-baseline / package ratio (above 1: the package is faster). Run from the
-repository root::
+baseline / package ratio (above 1: the package is faster).
+
+``--parts blas`` times the calls that sum one block of rows into a chunk's
+gradient, with single-threaded BLAS, as the objective's threads make them:
+all blocks on one thread, then half of them on each of two threads, each
+thread with its own arrays. The weight-gradient product ``total += left.T @
+right`` and the column sums ``total += block.sum(axis=0)`` are made two ways:
+
+- ``numpy``: ``np.matmul`` into a work array, then an in-place addition (the
+  objective's way);
+- ``scipy``: SciPy's BLAS wrappers (``get_blas_funcs``), ``gemm`` and ``gemv``
+  with ``beta=1``, which add into the total in place.
+
+The speed-up of two threads over one is 2 when the calls run side by side,
+and 1 or less when one thread waits for the other (SciPy's wrappers hold the
+GIL while BLAS runs). Block shapes are those of the objective on MNIST
+(``d=784, h=200``) and on the small problem (``d=64, h=25``) of
+``bench_objective.py``.
+
+Run from the repository root::
 
     SKLEARN_SAE_MNIST_DIR=../shared/data/mnist python benchmarks/bench_threads.py
 """
 
 import argparse
+import itertools
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.optimize
+from scipy.linalg import get_blas_funcs
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
-from sklearn_sae._objective import ParameterLayout, SparseAutoencoderObjective
-from sklearn_sae._optimize import minimize_lbfgs
+from sklearn_sae._objective import (
+    ParameterLayout,
+    SparseAutoencoderObjective,
+    _block_rows,
+)
+from sklearn_sae._optimize import minimize_lbfgs, single_threaded_blas
 
 
 def _package(X, n_components, theta0, max_iter):
@@ -53,12 +78,7 @@ def _baseline(X, n_components, theta0, max_iter):
     return time.perf_counter() - start
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--no-mnist", action="store_true", help="digits only")
-    args = parser.parse_args(argv)
-
+def fits(args):
     cases = []
     digits = load_digits().data / 16.0
     cases.append(("digits 1797x64, h=200, float64", digits, 200, 100))
@@ -82,6 +102,112 @@ def main(argv=None):
             f"{name:<34} {max_iter:>5} {b:>8.2f}s {p:>8.2f}s {b / p:>6.2f}"
             f"   (package on {n_threads} threads)"
         )
+
+
+# Blocks per thread and per timing, and timings per median.
+BLAS_BLOCKS = 32
+BLAS_REPEATS = 7
+
+
+class BlockSums:
+    """One thread's operands and totals: ``BLAS_BLOCKS`` blocks of rows."""
+
+    def __init__(self, rows, d, h, dtype, rng):
+        self.left = rng.uniform(size=(rows, h)).astype(dtype)
+        self.right = rng.uniform(size=(rows, d)).astype(dtype)
+        self.total = np.zeros((h, d), dtype=dtype)
+        self.work = np.empty((h, d), dtype=dtype)
+        self.sums = np.zeros(d, dtype=dtype)
+        self.sum_work = np.empty(d, dtype=dtype)
+        self.ones = np.ones(rows, dtype=dtype)
+        self.gemm, self.gemv = get_blas_funcs(("gemm", "gemv"), dtype=dtype)
+
+    def numpy_product(self):
+        for _ in range(BLAS_BLOCKS):
+            np.matmul(self.left.T, self.right, out=self.work)
+            self.total += self.work
+
+    def scipy_product(self):
+        # total.T += right.T @ left, all Fortran-ordered views: in place.
+        for _ in range(BLAS_BLOCKS):
+            self.gemm(
+                1.0,
+                self.right.T,
+                self.left.T,
+                1.0,
+                self.total.T,
+                trans_b=True,
+                overwrite_c=True,
+            )
+
+    def numpy_sums(self):
+        for _ in range(BLAS_BLOCKS):
+            self.sums += np.matmul(self.ones, self.right, out=self.sum_work)
+
+    def scipy_sums(self):
+        for _ in range(BLAS_BLOCKS):
+            self.gemv(
+                1.0, self.right.T, self.ones, beta=1.0, y=self.sums, overwrite_y=True
+            )
+
+
+def _median_seconds(run):
+    run()
+    times = []
+    for _ in range(BLAS_REPEATS):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def blas(args):
+    rng = np.random.RandomState(0)
+    print(
+        f"Blocks of rows summed into a total, single-threaded BLAS: "
+        f"{BLAS_BLOCKS} blocks per thread, median of {BLAS_REPEATS}"
+    )
+    print(
+        f"{'block':<22} {'dtype':<8} {'call':<15} "
+        f"{'1 thread':>9} {'2 threads':>9} {'speed-up':>8}"
+    )
+    with single_threaded_blas(), ThreadPoolExecutor(2) as pool:
+        for d, h in [(784, 200), (64, 25)]:
+            for dtype in (np.float32, np.float64):
+                rows = _block_rows(60_000, d, np.dtype(dtype).itemsize)
+                pair = [BlockSums(rows, d, h, dtype, rng) for _ in range(2)]
+                for way, what in itertools.product(
+                    ("numpy", "scipy"), ("product", "sums")
+                ):
+                    name = f"{way}_{what}"
+                    one = getattr(pair[0], name)
+                    # Each thread does as many blocks as the one thread does,
+                    # so perfect sharing takes the same time for twice the work.
+                    both = [getattr(sums, name) for sums in pair]
+
+                    def two(both=both):
+                        list(pool.map(lambda run: run(), both))
+
+                    t1 = _median_seconds(one)
+                    t2 = _median_seconds(two) / 2
+                    shape = f"{rows}x{h} x {rows}x{d}"
+                    print(
+                        f"{shape:<22} {np.dtype(dtype).name:<8} {way + ' ' + what:<15} "
+                        f"{t1 * 1e3:>7.2f}ms {t2 * 1e3:>7.2f}ms {t1 / t2:>8.2f}"
+                    )
+
+
+PARTS = {"blas": blas, "fits": fits}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", nargs="+", choices=list(PARTS), default=list(PARTS))
+    parser.add_argument("--repeats", type=int, default=3, help="fits: runs each")
+    parser.add_argument("--no-mnist", action="store_true", help="fits: digits only")
+    args = parser.parse_args(argv)
+    for part in args.parts:
+        PARTS[part](args)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import get_blas_funcs
 from sklearn.utils.extmath import safe_sparse_dot
 from threadpoolctl import threadpool_info
 
@@ -379,13 +378,15 @@ class _RowThreads:
 
 
 class _BlasSums:
-    """Sums over blocks of rows, added in place by BLAS.
+    """Sums over blocks of rows, by NumPy's BLAS, with nothing allocated per block.
 
-    The per-unit (column) sums and, in float64, the weight gradients are
-    accumulated by BLAS itself (``gemv`` and ``gemm`` with ``beta=1``,
-    straight into a chunk's gradient), and nothing is allocated per block.
-    The C-ordered arrays are handed to the Fortran routines as their
-    transposes, which are Fortran-ordered views, so no array is copied either.
+    Each block's weight-gradient product and per-unit (column) sums are
+    written by ``np.matmul`` into a work array made once, then added to the
+    chunk's total. NumPy lets go of the GIL inside BLAS, so the threads of an
+    objective run these calls side by side. SciPy's BLAS wrappers
+    (``get_blas_funcs``) could add into the total in place (``beta=1``), but
+    they hold the GIL for the whole call, and two threads then take turns:
+    ``benchmarks/bench_threads.py --parts blas`` times both.
 
     Parameters
     ----------
@@ -396,38 +397,36 @@ class _BlasSums:
         The most rows of a block.
 
     product_shapes : list of tuple
-        Shapes of the totals that :meth:`add_product` adds to.
+        Shapes of the totals that :meth:`add_product` adds to; their numbers
+        of columns are the lengths of the totals :meth:`add_column_sums`
+        adds to.
     """
 
     def __init__(self, dtype, rows, product_shapes):
-        self.gemm, self.gemv = get_blas_funcs(("gemm", "gemv"), dtype=dtype)
         self.ones = np.ones(rows, dtype=dtype)
-        # The weight gradients are summed over the blocks by SciPy's gemm in
-        # place, except in float32, where NumPy's sgemm into a work block plus
-        # an addition measured a few percent faster than SciPy's sgemm (the
-        # wheels bundle different OpenBLAS builds; benchmarks/bench_objective.py).
-        self.product_blocks = (
-            {shape: np.empty(shape, dtype=dtype) for shape in product_shapes}
-            if dtype == np.float32
-            else None
-        )
+        self.product_blocks = {
+            shape: np.empty(shape, dtype=dtype) for shape in product_shapes
+        }
+        lengths = {n for shape in product_shapes for n in shape}
+        self.sum_blocks = {n: np.empty(n, dtype=dtype) for n in lengths}
+
+    def column_sums(self, block):
+        """``block.sum(axis=0)`` as one matrix-vector product, into a work array.
+
+        The result is overwritten by the next call for the same width.
+        """
+        ones = self.ones[: block.shape[0]]
+        return np.matmul(ones, block, out=self.sum_blocks[block.shape[1]])
 
     def add_column_sums(self, block, total):
-        """``total += block.sum(axis=0)``, as one BLAS matrix-vector product."""
-        ones = self.ones[: block.shape[0]]
-        self.gemv(1.0, block.T, ones, beta=1.0, y=total, overwrite_y=True)
+        """``total += block.sum(axis=0)``."""
+        total += self.column_sums(block)
 
     def add_product(self, left, right, total):
-        """``total += left.T @ right`` for C-ordered ``total``."""
-        if self.product_blocks is None:
-            # total.T += right.T @ left, all three Fortran-ordered views: SciPy's
-            # gemm adds the product in place.
-            c = total.T
-            self.gemm(1.0, right.T, left.T, 1.0, c, trans_b=True, overwrite_c=True)
-        else:
-            block = self.product_blocks[total.shape]
-            np.matmul(left.T, right, out=block)
-            total += block
+        """``total += left.T @ right``."""
+        block = self.product_blocks[total.shape]
+        np.matmul(left.T, right, out=block)
+        total += block
 
 
 class _Scratch(_BlasSums):
@@ -447,7 +446,6 @@ class _Scratch(_BlasSums):
         self.delta_hidden = np.empty((rows, h), dtype=dtype)
         self.slope_hidden = np.empty((rows, h), dtype=dtype)
         self.dropped = np.empty((rows, h), dtype=bool) if objective.k else None
-        self.block_sum = np.empty(h, dtype=dtype)
 
 
 class _Chunk:
@@ -510,14 +508,11 @@ class _Chunk:
         """Fill this chunk's rows of ``hidden``; sum them per unit."""
         k = self.objective.k
         self.hidden_sum.fill(0)
-        block_sum = scratch.block_sum
         for index, start, stop in self.blocks():
             x = self.input_rows(index, start, stop, scratch)
             a = encode(x, W1, b1, out=hidden[start:stop], k=k)
             # Per block in the data's dtype, across blocks in float64.
-            block_sum.fill(0)
-            scratch.add_column_sums(a, block_sum)
-            self.hidden_sum += block_sum
+            self.hidden_sum += scratch.column_sums(a)
 
     def backward(self, W2T, b2, hidden, sparsity_delta, scratch):
         """Accumulate the reconstruction error and the unscaled gradient.
