@@ -74,7 +74,7 @@ print(f"test accuracy after fine-tuning:  {after:.4f}")
 # fine-tuning only the softmax weights are decayed, as in the tutorial). Test
 # accuracy still rises, from about 0.90 to about 0.95 here. The tutorial's
 # full protocol, all 60,000 images and 400 iterations per stage, goes from
-# 0.921 to 0.980 with this package (``benchmarks/RESULTS.md``; the tutorial
+# 0.922 to 0.981 with this package (``benchmarks/RESULTS.md``; the tutorial
 # reports 0.877 and 0.976).
 fig = plt.figure(figsize=(12, 4.4), layout="constrained")
 ax_loss, ax_before, ax_after = fig.subplots(1, 3)
