@@ -12,9 +12,10 @@ baseline / package ratio (above 1: the package is faster).
 
 ``--parts blas`` times the calls that sum one block of rows into a chunk's
 gradient, with single-threaded BLAS, as the objective's threads make them:
-all blocks on one thread, then half of them on each of two threads, each
-thread with its own arrays. The weight-gradient product ``total += left.T @
-right`` and the column sums ``total += block.sum(axis=0)`` are made two ways:
+a number of blocks on one thread, then as many on each of two threads at
+once, each thread with its own arrays (twice the work, whose time is
+halved). The weight-gradient product ``total += left.T @ right`` and the
+column sums ``total += block.sum(axis=0)`` are made two ways:
 
 - ``numpy``: ``np.matmul`` into a work array, then an in-place addition (the
   objective's way);

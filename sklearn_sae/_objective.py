@@ -397,9 +397,8 @@ class _BlasSums:
         The most rows of a block.
 
     product_shapes : list of tuple
-        Shapes of the totals that :meth:`add_product` adds to; their numbers
-        of columns are the lengths of the totals :meth:`add_column_sums`
-        adds to.
+        Shapes of the totals that :meth:`add_product` adds to. Either side of
+        a shape may be the width of a block that :meth:`column_sums` takes.
     """
 
     def __init__(self, dtype, rows, product_shapes):
