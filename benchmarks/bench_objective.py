@@ -77,8 +77,8 @@ from sklearn_sae import SparseAutoencoder
 from sklearn_sae._objective import (
     ParameterLayout,
     SparseAutoencoderObjective,
-    _block_rows,
 )
+from sklearn_sae._rows import block_rows
 from sklearn_sae.datasets import load_mnist
 
 try:
@@ -145,7 +145,7 @@ class FiveProducts:
         self.G1 = np.empty(W1.shape, dtype=X.dtype)
         self.G2 = np.empty(W1.shape, dtype=X.dtype)
         self.gemm = get_blas_funcs("gemm", dtype=X.dtype)
-        self.block_rows = _block_rows(m, X.shape[1], X.itemsize)
+        self.block_rows = block_rows(m, X.shape[1], X.itemsize)
 
     def __call__(self):
         """On whole matrices."""
@@ -196,7 +196,7 @@ def _bound_functions(X, n_components):
 def _n_threads(X, n_components):
     """Threads the objective of ``fit`` uses on X."""
     with SparseAutoencoderObjective(X, n_components, **TUTORIAL) as objective:
-        return objective.n_threads
+        return objective.rows.n_threads
 
 
 def _bound(medians, n_threads):
@@ -308,7 +308,7 @@ def part_eval(args, X_mnist):
                 functions["torch"] = _torch_objective(X, theta, h)
             with objective:
                 medians = _interleaved_medians(functions, args.repeats)
-                n_threads = objective.n_threads
+                n_threads = objective.rows.n_threads
             strict = _bound(medians, n_threads)
             bound = medians["bound BLAS threads"]
             one_thread_bound = min(

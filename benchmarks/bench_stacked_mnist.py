@@ -57,11 +57,8 @@ from threadpoolctl import threadpool_limits
 import sklearn_sae._sparse_autoencoder as sae_module
 import sklearn_sae._stacked as stacked_module
 from sklearn_sae import SparseAutoencoder
-from sklearn_sae._objective import (
-    SparseAutoencoderObjective,
-    _block_rows,
-    default_n_threads,
-)
+from sklearn_sae._objective import SparseAutoencoderObjective
+from sklearn_sae._rows import block_rows, default_n_threads
 from sklearn_sae._stacked import StackedSparseAutoencoderClassifier
 from sklearn_sae.datasets import N_TRAIN, load_mnist
 
@@ -175,7 +172,7 @@ def product_seconds(products, dtype, repeats=3):
             n_samples = inner if kind == "tn" else rows
             width = max(rows, cols) if kind == "tn" else max(inner, cols)
             whole_part = -(-n_samples // n_threads)
-            for block in (whole_part, _block_rows(n_samples, width, A.itemsize)):
+            for block in (whole_part, block_rows(n_samples, width, A.itemsize)):
                 task = _split_task(A, B, kind, n_samples, n_threads, block, dtype)
                 with threadpool_limits(1, user_api="blas"):
                     times.append(

@@ -48,9 +48,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn_sae._objective import (
     ParameterLayout,
     SparseAutoencoderObjective,
-    _block_rows,
 )
 from sklearn_sae._optimize import minimize_lbfgs, single_threaded_blas
+from sklearn_sae._rows import block_rows
 
 
 def _package(X, n_components, theta0, max_iter):
@@ -61,7 +61,7 @@ def _package(X, n_components, theta0, max_iter):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             minimize_lbfgs(objective, theta0, max_iter=max_iter, tol=0.0)
-        return time.perf_counter() - start, objective.n_threads
+        return time.perf_counter() - start, objective.rows.n_threads
 
 
 def _baseline(X, n_components, theta0, max_iter):
@@ -175,7 +175,7 @@ def blas(args):
     with single_threaded_blas(), ThreadPoolExecutor(2) as pool:
         for d, h in [(784, 200), (64, 25)]:
             for dtype in (np.float32, np.float64):
-                rows = _block_rows(60_000, d, np.dtype(dtype).itemsize)
+                rows = block_rows(60_000, d, np.dtype(dtype).itemsize)
                 pair = [BlockSums(rows, d, h, dtype, rng) for _ in range(2)]
                 for way, what in itertools.product(
                     ("numpy", "scipy"), ("product", "sums")

@@ -21,20 +21,19 @@ With no sigmoid layer (``L = 0``) it is softmax regression on ``x``, the stage
 that trains the top layer on fixed features; with the pre-trained encoders
 below it, it is the fine-tuning objective over all weights.
 
-The work is organised as in :mod:`sklearn_sae._objective`: the float64
-parameter vector is converted once per call to the dtype of the data, the rows
-are split into chunks that threads take in turn, and each chunk is walked
-one block of rows at a time, forward and backward, in preallocated
-arrays. Nothing of size ``(n_samples, width)`` is allocated per call.
+The rows are split into chunks that threads take in turn, and each chunk is
+walked one block of rows at a time, forward and backward, in preallocated
+arrays (:mod:`sklearn_sae._rows`). Nothing of size ``(n_samples, width)`` is
+allocated per call.
 """
 
 import itertools
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._objective import _BlasSums, _block_rows, _RowThreads, encode, sigmoid
+from ._objective import encode, sigmoid
+from ._rows import RowChunks
 
 
 class NetworkLayout:
@@ -125,113 +124,7 @@ def forward(X, weights, biases):
     return Z
 
 
-class _Scratch(_BlasSums):
-    """One thread's work arrays: one block of rows of every layer's temporaries."""
-
-    def __init__(self, X, layout, block_rows):
-        dtype = X.dtype
-        rows = min(block_rows, max(X.shape[0], 1))
-        super().__init__(dtype, rows, layout.shapes)
-        outputs = layout.layer_sizes[1:]
-        # activations[l] is the output of layer l (the sigmoid layers, then
-        # the scores, turned into log-probabilities in place); deltas[l] is the
-        # error at that output; slopes[l] holds a_l (1 - a_l).
-        self.activations = [np.empty((rows, n), dtype=dtype) for n in outputs]
-        self.deltas = [np.empty((rows, n), dtype=dtype) for n in outputs]
-        self.slopes = [np.empty((rows, n), dtype=dtype) for n in outputs[:-1]]
-        self.row_max = np.empty(rows, dtype=dtype)
-        self.row_sum = np.empty(rows, dtype=dtype)
-        self.rows_index = np.arange(rows)
-        self.x_dense = (
-            np.empty((rows, layout.layer_sizes[0]), dtype=dtype)
-            if sp.issparse(X)
-            else None
-        )
-
-
-class _Chunk:
-    """A contiguous range of rows and its share of the loss and gradient.
-
-    The chunk walks rows ``start:stop`` block by block, in the work arrays of
-    the thread that runs it: the forward pass of a block keeps every layer's
-    activations, the backward pass turns them into that block's share of the
-    gradient.
-    """
-
-    def __init__(self, X, y, start, stop, layout, block_rows):
-        self.X, self.y = X, y
-        self.start, self.stop = start, stop
-        self.block_rows = block_rows
-        self.layout = layout
-        self.grad = np.empty(layout.size, dtype=X.dtype)
-        self.cross_entropy = 0.0
-
-    def blocks(self):
-        for start in range(self.start, self.stop, self.block_rows):
-            yield start, min(start + self.block_rows, self.stop)
-
-    def rows(self, start, stop, scratch):
-        """Rows ``start:stop`` of X as a dense C-ordered array."""
-        if scratch.x_dense is None:
-            return self.X[start:stop]
-        return self.X[start:stop].toarray(out=scratch.x_dense[: stop - start])
-
-    def run(self, weights, biases, scratch):
-        """Accumulate the summed cross-entropy and the unscaled gradient."""
-        self.grad.fill(0)
-        grad_w, grad_b = self.layout.unpack(self.grad)
-        n_layers = self.layout.n_layers
-        cross_entropy = 0.0
-        for start, stop in self.blocks():
-            n = stop - start
-            x = self.rows(start, stop, scratch)
-            y = self.y[start:stop]
-            index = scratch.rows_index[:n]
-
-            # Forward pass through the sigmoid layers, then the scores.
-            inputs = [x]
-            for layer in range(n_layers):
-                a = np.matmul(
-                    inputs[-1], weights[layer].T, out=scratch.activations[layer][:n]
-                )
-                a += biases[layer]
-                if layer < n_layers - 1:
-                    sigmoid(a, out=a)
-                inputs.append(a)
-
-            # Log-softmax of the scores, in place; the loss is accumulated in
-            # float64, the output delta p - onehot(y) built in place.
-            z = inputs[-1]
-            row_max = np.max(z, axis=1, out=scratch.row_max[:n])
-            z -= row_max[:, None]
-            p = np.exp(z, out=scratch.deltas[-1][:n])
-            row_sum = np.sum(p, axis=1, out=scratch.row_sum[:n])
-            p /= row_sum[:, None]
-            np.log(row_sum, out=row_sum)
-            cross_entropy += float(row_sum.sum(dtype=np.float64)) - float(
-                z[index, y].sum(dtype=np.float64)
-            )
-            p[index, y] -= 1
-
-            # Backward pass: the weight gradient of each layer, then the delta
-            # of the layer below through its sigmoid.
-            for layer in range(n_layers - 1, -1, -1):
-                delta = scratch.deltas[layer][:n]
-                below = inputs[layer]
-                scratch.add_product(delta, below, grad_w[layer])
-                scratch.add_column_sums(delta, grad_b[layer])
-                if layer == 0:
-                    break
-                delta_below = np.matmul(
-                    delta, weights[layer], out=scratch.deltas[layer - 1][:n]
-                )
-                slope = np.subtract(1, below, out=scratch.slopes[layer - 1][:n])
-                slope *= below
-                delta_below *= slope
-        self.cross_entropy = cross_entropy
-
-
-class ClassifierObjective(_RowThreads):
+class ClassifierObjective:
     """Softmax cross-entropy and weight decay of a sigmoid network, with gradient.
 
     Calling the object with a float64 parameter vector (see
@@ -245,10 +138,9 @@ class ClassifierObjective(_RowThreads):
     the fine-tuning objective over all weights.
 
     Rows are split into chunks that threads take in turn, each walked in
-    blocks, as in :class:`sklearn_sae._objective.SparseAutoencoderObjective`:
-    results are bitwise the same for any number of threads, and from call to
-    call. Memory beyond the data is a few blocks of rows per thread and one
-    gradient per chunk.
+    blocks (:mod:`sklearn_sae._rows`): results are bitwise the same for any
+    number of threads, and from call to call. Memory beyond the data is a few
+    blocks of rows per thread and one gradient per chunk.
 
     Parameters
     ----------
@@ -266,12 +158,13 @@ class ClassifierObjective(_RowThreads):
         Weight decay of each weight matrix, the softmax weights last; a single
         value applies to all. Biases are not decayed.
 
-    n_chunks : int, default=None
-        Number of chunks of rows. None picks it from the size of the problem.
+    n_chunks, n_threads : int, default=None
+        Passed to :class:`sklearn_sae._rows.RowChunks`.
 
-    n_threads : int, default=None
-        Threads running the chunks. None means as many as BLAS may use; never
-        more than there are chunks.
+    Attributes
+    ----------
+    rows : RowChunks
+        The chunks of rows and the threads that run them.
     """
 
     def __init__(self, X, y, layer_sizes, *, alpha, n_chunks=None, n_threads=None):
@@ -296,20 +189,96 @@ class ClassifierObjective(_RowThreads):
             )
         self.dtype = X.dtype
         self._params = np.empty(self.layout.size, dtype=self.dtype)
-        self._block_rows = _block_rows(
-            n_samples, max(self.layout.layer_sizes), self.dtype.itemsize
-        )
+        sizes = self.layout.layer_sizes
+
+        def make_arrays(rows):
+            def block(width, dtype=self.dtype):
+                return np.empty((rows, width), dtype=dtype)
+
+            # activations[l] is the output of layer l (the sigmoid layers,
+            # then the scores, turned into log-probabilities in place);
+            # deltas[l] is the error at that output; slopes[l] holds
+            # a_l (1 - a_l).
+            return {
+                "activations": [block(n) for n in sizes[1:]],
+                "deltas": [block(n) for n in sizes[1:]],
+                "slopes": [block(n) for n in sizes[1:-1]],
+                "row_max": np.empty(rows, dtype=self.dtype),
+                "row_sum": np.empty(rows, dtype=self.dtype),
+                "rows_index": np.arange(rows),
+            }
+
         products = sum(n_out * n_in for n_out, n_in in self.layout.shapes)
-        self._start_chunks(
-            n_samples,
-            2 * products + 20 * sum(self.layout.layer_sizes),
-            n_chunks,
-            n_threads,
-            lambda start, stop: _Chunk(
-                X, self.y, start, stop, self.layout, self._block_rows
-            ),
-            lambda: _Scratch(X, self.layout, self._block_rows),
+        self.rows = RowChunks(
+            X,
+            work_per_row=2 * products + 20 * sum(sizes),
+            width=max(sizes),
+            grad_size=self.layout.size,
+            product_shapes=self.layout.shapes,
+            make_arrays=make_arrays,
+            n_chunks=n_chunks,
+            n_threads=n_threads,
         )
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.rows.close()
+
+    def _chunk_share(self, chunk, work, weights, biases):
+        """Fill ``chunk.grad`` with the unscaled gradient; return the cross-entropy."""
+        chunk.grad.fill(0)
+        grad_w, grad_b = self.layout.unpack(chunk.grad)
+        n_layers = self.layout.n_layers
+        cross_entropy = 0.0
+        for index, (start, stop) in enumerate(chunk.blocks):
+            n = stop - start
+            x = chunk.dense_rows(index, work)
+            y = self.y[start:stop]
+            rows = work.rows_index[:n]
+
+            # Forward pass through the sigmoid layers, then the scores.
+            inputs = [x]
+            for layer in range(n_layers):
+                a = np.matmul(
+                    inputs[-1], weights[layer].T, out=work.activations[layer][:n]
+                )
+                a += biases[layer]
+                if layer < n_layers - 1:
+                    sigmoid(a, out=a)
+                inputs.append(a)
+
+            # Log-softmax of the scores, in place; the loss is accumulated in
+            # float64, the output delta p - onehot(y) built in place.
+            z = inputs[-1]
+            row_max = np.max(z, axis=1, out=work.row_max[:n])
+            z -= row_max[:, None]
+            p = np.exp(z, out=work.deltas[-1][:n])
+            row_sum = np.sum(p, axis=1, out=work.row_sum[:n])
+            p /= row_sum[:, None]
+            np.log(row_sum, out=row_sum)
+            cross_entropy += float(row_sum.sum(dtype=np.float64)) - float(
+                z[rows, y].sum(dtype=np.float64)
+            )
+            p[rows, y] -= 1
+
+            # Backward pass: the weight gradient of each layer, then the delta
+            # of the layer below through its sigmoid.
+            for layer in range(n_layers - 1, -1, -1):
+                delta = work.deltas[layer][:n]
+                below = inputs[layer]
+                work.sums.add_product(delta, below, grad_w[layer])
+                work.sums.add_column_sums(delta, grad_b[layer])
+                if layer == 0:
+                    break
+                delta_below = np.matmul(
+                    delta, weights[layer], out=work.deltas[layer - 1][:n]
+                )
+                slope = np.subtract(1, below, out=work.slopes[layer - 1][:n])
+                slope *= below
+                delta_below *= slope
+        return cross_entropy
 
     def __call__(self, theta):
         """Return ``(loss, gradient)`` at the float64 parameter vector ``theta``."""
@@ -318,10 +287,12 @@ class ClassifierObjective(_RowThreads):
         params = self._params
         np.copyto(params, theta, casting="same_kind")
         weights, biases = layout.unpack(params)
-        self._each_chunk(lambda chunk, scratch: chunk.run(weights, biases, scratch))
-        gradient = self._summed_gradient()
+        cross_entropies = self.rows.map(
+            lambda chunk, work: self._chunk_share(chunk, work, weights, biases)
+        )
+        gradient = self.rows.summed_gradient()
         gradient /= n_samples
-        loss = sum(chunk.cross_entropy for chunk in self._chunks) / n_samples
+        loss = sum(cross_entropies) / n_samples
         for layer, alpha in enumerate(self.alpha):
             if alpha == 0:
                 continue

@@ -64,7 +64,7 @@ def test_data_is_split_into_chunks(data):
     X, _ = data
     for rows in (X, X[: 2 * len(X) // 3]):
         with SparseAutoencoderObjective(rows, 32) as objective:
-            assert objective.n_chunks > 1
+            assert objective.rows.n_chunks > 1
 
 
 @pytest.mark.parametrize("name", ESTIMATORS)

@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from scipy.special import log_softmax as scipy_log_softmax
 from sklearn.metrics import log_loss
 
-from sklearn_sae import _objective
+from sklearn_sae import _rows
 from sklearn_sae._finetune import (
     ClassifierObjective,
     NetworkLayout,
@@ -62,7 +62,7 @@ def _loop_objective(X, y, theta, layer_sizes, alpha):
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Force several row blocks even on tiny data."""
-    monkeypatch.setattr(_objective, "_BLOCK_BYTES", 3 * 8 * 8)
+    monkeypatch.setattr(_rows, "_BLOCK_BYTES", 3 * 8 * 8)
 
 
 @pytest.mark.parametrize(("n_samples", "layer_sizes"), NETWORKS)
@@ -81,7 +81,7 @@ def test_gradient_matches_finite_differences(
         X, y, layer_sizes, alpha=alpha, n_chunks=n_threads, n_threads=n_threads
     ) as objective:
         if blocks == "several" and n_samples > 1:
-            assert objective._block_rows < n_samples
+            assert objective.rows.block_rows < n_samples
         assert check_gradient(objective, theta) < 1e-9
 
 
@@ -128,12 +128,12 @@ def test_blocks_and_chunks_change_the_result_only_by_rounding(monkeypatch, n_chu
     loss, grad = ClassifierObjective(X, y, layout.layer_sizes, alpha=1e-3, n_chunks=1)(
         theta
     )
-    monkeypatch.setattr(_objective, "_BLOCK_BYTES", 7 * 6 * 8)  # blocks of 7 rows
+    monkeypatch.setattr(_rows, "_BLOCK_BYTES", 7 * 6 * 8)  # blocks of 7 rows
     with ClassifierObjective(
         X, y, layout.layer_sizes, alpha=1e-3, n_chunks=n_chunks
     ) as blocked:
-        assert blocked._block_rows == 7
-        assert blocked.n_chunks == n_chunks
+        assert blocked.rows.block_rows == 7
+        assert blocked.rows.n_chunks == n_chunks
         loss_b, grad_b = blocked(theta)
         loss_c, grad_c = blocked(theta)
     assert loss_b == pytest.approx(loss, rel=1e-13)
@@ -146,13 +146,13 @@ def test_blocks_and_chunks_change_the_result_only_by_rounding(monkeypatch, n_chu
 def test_the_number_of_threads_does_not_change_a_bit(monkeypatch, dtype):
     X, y, layout, theta = _random_problem(83, (6, 5, 4, 3), seed=6)
     X = X.astype(dtype)
-    monkeypatch.setattr(_objective, "_BLOCK_BYTES", 7 * 6 * 8)
+    monkeypatch.setattr(_rows, "_BLOCK_BYTES", 7 * 6 * 8)
     results = []
     for n_threads in (1, 2, 5):
         with ClassifierObjective(
             X, y, layout.layer_sizes, alpha=1e-3, n_chunks=5, n_threads=n_threads
         ) as objective:
-            assert objective.n_threads == n_threads
+            assert objective.rows.n_threads == n_threads
             results.append(objective(theta))
     for loss, grad in results[1:]:
         assert loss == results[0][0]
@@ -161,14 +161,12 @@ def test_the_number_of_threads_does_not_change_a_bit(monkeypatch, dtype):
 
 def test_chunks_depend_on_the_problem_threads_on_blas():
     small = ClassifierObjective(np.zeros((40, 10)), np.zeros(40), (10, 8, 3), alpha=0)
-    assert (small.n_chunks, small.n_threads) == (1, 1)
+    assert (small.rows.n_chunks, small.rows.n_threads) == (1, 1)
     with ClassifierObjective(
         np.zeros((20_000, 64)), np.zeros(20_000), (64, 100, 10), alpha=0
     ) as large:
-        assert large.n_chunks == _objective._MAX_CHUNKS
-        assert large.n_threads == min(
-            _objective.default_n_threads(), _objective._MAX_CHUNKS
-        )
+        assert large.rows.n_chunks == _rows._MAX_CHUNKS
+        assert large.rows.n_threads == min(_rows.default_n_threads(), _rows._MAX_CHUNKS)
 
 
 def test_float32_objective_is_close_to_float64():
@@ -179,7 +177,7 @@ def test_float32_objective_is_close_to_float64():
     )
     loss32, grad32 = objective32(theta)
     assert objective32._params.dtype == np.float32
-    assert objective32._scratch.get().activations[0].dtype == np.float32
+    assert objective32.rows._workspaces.get().activations[0].dtype == np.float32
     assert grad32.dtype == np.float64
     assert loss32 == pytest.approx(loss64, rel=1e-5)
     np.testing.assert_allclose(grad32, grad64, rtol=1e-3, atol=1e-5)

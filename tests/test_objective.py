@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sklearn_sae import _objective
+from sklearn_sae import _objective, _rows
 from sklearn_sae._objective import (
     ParameterLayout,
     SparseAutoencoderObjective,
@@ -63,7 +63,7 @@ def _loop_objective(X, theta, n_components, rho, beta, alpha):
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Force several row blocks even on tiny data."""
-    monkeypatch.setattr(_objective, "_BLOCK_BYTES", 3 * 8 * 8)
+    monkeypatch.setattr(_rows, "_BLOCK_BYTES", 3 * 8 * 8)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -128,14 +128,14 @@ def test_blocks_and_chunks_change_the_result_only_by_rounding(monkeypatch, n_chu
     X = rng.uniform(size=(50, 6))
     theta = _random_point(ParameterLayout(6, 5), rng)
     reference = SparseAutoencoderObjective(X, 5, rho=0.1, beta=3, alpha=1e-3)
-    assert reference.n_chunks == 1
+    assert reference.rows.n_chunks == 1
     loss, grad = reference(theta)
-    monkeypatch.setattr(_objective, "_BLOCK_BYTES", 7 * 6 * 8)  # blocks of 7 rows
+    monkeypatch.setattr(_rows, "_BLOCK_BYTES", 7 * 6 * 8)  # blocks of 7 rows
     with SparseAutoencoderObjective(
         X, 5, rho=0.1, beta=3, alpha=1e-3, n_chunks=n_chunks
     ) as blocked:
-        assert blocked._block_rows == 7
-        assert blocked.n_chunks == n_chunks
+        assert blocked.rows.block_rows == 7
+        assert blocked.rows.n_chunks == n_chunks
         loss_b, grad_b = blocked(theta)
         # Repeated calls give bitwise the same result.
         loss_c, grad_c = blocked(theta)
@@ -155,13 +155,13 @@ def test_the_number_of_threads_does_not_change_a_bit(monkeypatch, dtype, sparse)
     X[X < 0.3] = 0
     X = sp.csr_matrix(X) if sparse else X
     theta = _random_point(ParameterLayout(6, 5), rng)
-    monkeypatch.setattr(_objective, "_BLOCK_BYTES", 7 * 6 * 8)
+    monkeypatch.setattr(_rows, "_BLOCK_BYTES", 7 * 6 * 8)
     results = []
     for n_threads in (1, 2, 5):
         with SparseAutoencoderObjective(
             X, 5, rho=0.1, beta=3, alpha=1e-3, n_chunks=5, n_threads=n_threads
         ) as objective:
-            assert objective.n_threads == n_threads
+            assert objective.rows.n_threads == n_threads
             results.append(objective(theta))
     for loss, grad in results[1:]:
         assert loss == results[0][0]
@@ -170,31 +170,29 @@ def test_the_number_of_threads_does_not_change_a_bit(monkeypatch, dtype, sparse)
 
 def test_chunks_depend_on_the_problem_threads_on_blas():
     small = SparseAutoencoderObjective(np.zeros((40, 10)), 8, rho=0.1, beta=3, alpha=0)
-    assert (small.n_chunks, small.n_threads) == (1, 1)
+    assert (small.rows.n_chunks, small.rows.n_threads) == (1, 1)
     with SparseAutoencoderObjective(
         np.zeros((20_000, 64)), 100, rho=0.1, beta=3, alpha=0
     ) as large:
-        assert large.n_chunks == _objective._MAX_CHUNKS
-        assert large.n_threads == min(
-            _objective.default_n_threads(), _objective._MAX_CHUNKS
-        )
+        assert large.rows.n_chunks == _rows._MAX_CHUNKS
+        assert large.rows.n_threads == min(_rows.default_n_threads(), _rows._MAX_CHUNKS)
     # More threads than chunks would idle: there are never more.
     with SparseAutoencoderObjective(
         np.zeros((20_000, 64)), 100, n_chunks=3, n_threads=16
     ) as capped:
-        assert (capped.n_chunks, capped.n_threads) == (3, 3)
+        assert (capped.rows.n_chunks, capped.rows.n_threads) == (3, 3)
 
 
 def test_threads_follow_blas_limits_chunks_do_not():
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="blas"):
-        assert _objective.default_n_threads() == 1
+        assert _rows.default_n_threads() == 1
         objective = SparseAutoencoderObjective(
             np.zeros((20_000, 64)), 100, rho=0.1, beta=3, alpha=0
         )
-    assert objective.n_threads == 1
-    assert objective.n_chunks == _objective._MAX_CHUNKS
+    assert objective.rows.n_threads == 1
+    assert objective.rows.n_chunks == _rows._MAX_CHUNKS
 
 
 def test_sparse_and_dense_input_agree(small_blocks):

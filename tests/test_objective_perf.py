@@ -7,27 +7,26 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sklearn_sae import _objective
-from sklearn_sae._objective import SparseAutoencoderObjective, _csr_rows
+from sklearn_sae import _rows
+from sklearn_sae._objective import SparseAutoencoderObjective
+from sklearn_sae._rows import BlockSums, csr_rows
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_scratch_accumulates_in_place(dtype):
+def test_block_sums_accumulate_in_place(dtype):
     rng = np.random.RandomState(0)
-    X = rng.uniform(size=(12, 7)).astype(dtype)
-    with SparseAutoencoderObjective(X, 5, n_threads=1) as objective:
-        scratch = objective._scratch.get()
-        left = rng.uniform(size=(6, 5)).astype(dtype)
-        right = rng.uniform(size=(6, 7)).astype(dtype)
-        total = rng.uniform(size=(5, 7)).astype(dtype)
-        expected = total + left.T @ right
-        scratch.add_product(left, right, total)
-        np.testing.assert_allclose(total, expected, rtol=1e-6)
+    sums = BlockSums(dtype, 6, [(5, 7)])
+    left = rng.uniform(size=(6, 5)).astype(dtype)
+    right = rng.uniform(size=(6, 7)).astype(dtype)
+    total = rng.uniform(size=(5, 7)).astype(dtype)
+    expected = total + left.T @ right
+    sums.add_product(left, right, total)
+    np.testing.assert_allclose(total, expected, rtol=1e-6)
 
-        sums = rng.uniform(size=7).astype(dtype)
-        expected = sums + right.sum(axis=0)
-        scratch.add_column_sums(right, sums)
-        np.testing.assert_allclose(sums, expected, rtol=1e-6)
+    column_total = rng.uniform(size=7).astype(dtype)
+    expected = column_total + right.sum(axis=0)
+    sums.add_column_sums(right, column_total)
+    np.testing.assert_allclose(column_total, expected, rtol=1e-6)
 
 
 def test_csr_rows_share_the_data():
@@ -36,7 +35,7 @@ def test_csr_rows_share_the_data():
     dense[dense < 0.5] = 0
     X = sp.csr_matrix(dense)
     for start, stop in [(0, 4), (4, 9), (3, 3), (8, 9)]:
-        block = _csr_rows(X, start, stop)
+        block = csr_rows(X, start, stop)
         np.testing.assert_array_equal(block.toarray(), dense[start:stop])
         if block.nnz:
             assert np.shares_memory(block.data, X.data)
@@ -46,14 +45,14 @@ def test_csr_rows_share_the_data():
 @pytest.mark.parametrize("switches", [{}, {"k": 3}, {"decoder": "linear"}])
 def test_evaluation_allocates_no_block_temporaries(monkeypatch, switches):
     """After the first call, an evaluation allocates about the gradient only."""
-    monkeypatch.setattr(_objective, "_BLOCK_BYTES", 50 * 40 * 8)  # 50-row blocks
+    monkeypatch.setattr(_rows, "_BLOCK_BYTES", 50 * 40 * 8)  # 50-row blocks
     rng = np.random.RandomState(2)
     X = rng.uniform(size=(2000, 40))
     beta = 0.0 if "k" in switches else 3.0
     with SparseAutoencoderObjective(
         X, 10, beta=beta, alpha=1e-3, n_threads=1, **switches
     ) as objective:
-        assert objective._block_rows == 50
+        assert objective.rows.block_rows == 50
         theta = objective.layout.initialize(rng)
         objective(theta)
         tracemalloc.start()

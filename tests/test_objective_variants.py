@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sklearn_sae import _objective
+from sklearn_sae import _rows
 from sklearn_sae._objective import (
     ParameterLayout,
     SparseAutoencoderObjective,
@@ -85,7 +85,7 @@ def _objective_for(X, h, switches, rng, **params):
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Blocks of 3 rows on the 7-feature data below."""
-    monkeypatch.setattr(_objective, "_BLOCK_BYTES", 3 * 7 * 8)
+    monkeypatch.setattr(_rows, "_BLOCK_BYTES", 3 * 7 * 8)
 
 
 @pytest.mark.parametrize("switches", SWITCHES, ids=SWITCH_IDS)
@@ -104,7 +104,7 @@ def test_gradient_of_every_combination(switches, n_threads, small_blocks):
         n_chunks=n_threads,
         n_threads=n_threads,
     )
-    assert objective._block_rows == 3
+    assert objective.rows.block_rows == 3
     theta = _random_point(objective.layout, rng)
     assert check_gradient(objective, theta) < 1e-9
 
@@ -283,7 +283,7 @@ def test_l1_ignores_rho():
 def test_masking_noise_masks_that_fraction_of_every_row(
     fraction, n_masked, monkeypatch
 ):
-    monkeypatch.setattr(_objective, "_BLOCK_BYTES", 7 * 20 * 8)  # blocks of 7 rows
+    monkeypatch.setattr(_rows, "_BLOCK_BYTES", 7 * 20 * 8)  # blocks of 7 rows
     mask = masking_noise(30, 20, fraction, np.random.RandomState(0))
     assert mask.shape == (30, 3)
     assert mask.dtype == np.uint8
@@ -321,7 +321,7 @@ def test_masked_objective_encodes_the_masked_input_and_targets_the_clean_one():
 
 @pytest.mark.parametrize("k", [1, 4, 9, 12])
 def test_keep_top_k_keeps_the_k_largest_of_each_row(k, monkeypatch):
-    monkeypatch.setattr(_objective, "_BLOCK_BYTES", 4 * 9 * 8)  # blocks of 4 rows
+    monkeypatch.setattr(_rows, "_BLOCK_BYTES", 4 * 9 * 8)  # blocks of 4 rows
     inputs = np.random.RandomState(k).standard_normal((11, 9))
     kept = keep_top_k(inputs.copy(), k)
     assert np.all((kept != 0).sum(axis=1) == min(k, 9))
@@ -337,9 +337,9 @@ def test_variants_do_not_depend_on_blocks_or_chunks(n_chunks, monkeypatch):
     theta = _random_point(ParameterLayout(7, 5, tied_weights=True), rng)
     params = dict(decoder="linear", tied_weights=True, input_mask=mask, alpha=1e-3)
     loss, grad = SparseAutoencoderObjective(X, 5, k=2, n_chunks=1, **params)(theta)
-    monkeypatch.setattr(_objective, "_BLOCK_BYTES", 6 * 7 * 8)
+    monkeypatch.setattr(_rows, "_BLOCK_BYTES", 6 * 7 * 8)
     with SparseAutoencoderObjective(X, 5, k=2, n_chunks=n_chunks, **params) as blocked:
-        assert blocked.n_chunks == n_chunks
+        assert blocked.rows.n_chunks == n_chunks
         loss_b, grad_b = blocked(theta)
     assert loss_b == pytest.approx(loss, rel=1e-13)
     np.testing.assert_allclose(grad_b, grad, rtol=1e-12, atol=1e-15)

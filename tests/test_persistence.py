@@ -209,7 +209,7 @@ def test_repeated_fits_do_not_grow_memory():
     # quarter of one leaked model per fit, separates the two.
     # The rows are split into chunks, so fits do start and stop threads.
     with SparseAutoencoderObjective(X, 32) as objective:
-        assert objective.n_chunks > 1
+        assert objective.rows.n_chunks > 1
     growth = _growth_over_fits(make, n_warm_up=3, n_fits=30)
     assert growth < 256 * 1024, f"{growth} bytes more after 30 fits"
 
