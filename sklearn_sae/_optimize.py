@@ -1,8 +1,14 @@
-"""The L-BFGS driver shared by every estimator of the package."""
+"""The L-BFGS driver shared by every estimator of the package.
+
+:func:`minimize_lbfgs` runs SciPy's L-BFGS-B and returns an
+:class:`LBFGSResult` that says whether it converged and why not;
+:func:`warn_if_not_converged` is the one place that turns a result into a
+ConvergenceWarning, for every estimator and every stage of a stack.
+"""
 
 import math
 import time
-import warnings
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,11 +16,28 @@ import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
+from .utils._warnings import warn_user
+
 # Stop when a step improves the loss by less than this, relative to the loss:
 # a few ulps, i.e. only when float64 can no longer tell the iterates apart.
 _FTOL = 64 * np.finfo(np.float64).eps
 # Line-search steps allowed per iteration (scipy's default is 20).
 _MAXLS = 50
+
+
+# Why L-BFGS stopped: LBFGSResult.reason, with its description.
+CONVERGED = "converged"
+MAX_ITER = "max_iter"
+MAX_EVALUATIONS = "max_evaluations"
+LINE_SEARCH = "line_search"
+NON_FINITE = "non_finite"
+_REASONS = {
+    CONVERGED: "it converged",
+    MAX_ITER: "it reached the iteration limit",
+    MAX_EVALUATIONS: "it reached the limit of objective evaluations",
+    LINE_SEARCH: "the line search could not improve the loss further",
+    NON_FINITE: ("the line search ended on a point where the objective is not finite"),
+}
 
 
 @dataclass
@@ -42,12 +65,14 @@ class LBFGSResult:
     n_evaluations : int
         Number of objective evaluations.
 
-    converged : bool
-        Whether L-BFGS stopped on its tolerance rather than on ``max_iter``
-        or a numerical failure.
+    reason : str
+        Why L-BFGS stopped: ``"converged"`` (on its tolerance),
+        ``"max_iter"``, ``"max_evaluations"``, ``"line_search"`` (the line
+        search could not improve the loss) or ``"non_finite"`` (it ended on a
+        point where the objective is not finite).
 
-    message : str
-        The optimizer's reason for stopping.
+    n_nonfinite : int
+        Number of trial points where the objective was not finite.
     """
 
     x: np.ndarray
@@ -55,8 +80,81 @@ class LBFGSResult:
     n_iter: int
     loss_curve: list = field(default_factory=list)
     n_evaluations: int = 0
-    converged: bool = True
-    message: str = ""
+    reason: str = CONVERGED
+    n_nonfinite: int = 0
+
+    @property
+    def converged(self):
+        """Whether L-BFGS stopped on its tolerance."""
+        return self.reason == CONVERGED
+
+    @property
+    def message(self):
+        """Why L-BFGS stopped, in words."""
+        return _REASONS[self.reason]
+
+
+def warn_if_not_converged(
+    result, owner, *, max_iter, max_iter_name="max_iter", stage=None, warm_start=False
+):
+    """Issue a ConvergenceWarning for ``result`` unless it converged.
+
+    The warning points at the line of user code that called into the
+    package, whatever the depth of the estimators in between.
+
+    Parameters
+    ----------
+    result : LBFGSResult
+        The outcome of :func:`minimize_lbfgs`.
+
+    owner : str
+        The estimator the user called, named first in the message.
+
+    max_iter : int
+        The iteration limit, quoted in the advice.
+
+    max_iter_name : str, default="max_iter"
+        The user's parameter that sets ``max_iter``.
+
+    stage : str, default=None
+        What the stopped minimisation was doing, for estimators of several
+        stages, as in "pre-training layer 1 of 2".
+
+    warm_start : bool, default=False
+        Whether the estimator can continue the fit with ``warm_start=True``.
+    """
+    if result.converged:
+        return
+    during = f" while {stage}" if stage else ""
+    if result.reason in (MAX_ITER, MAX_EVALUATIONS):
+        advice = f"Increase {max_iter_name} (now {max_iter})"
+        if warm_start:
+            advice += ", or continue this fit with warm_start=True"
+        advice += "."
+    else:
+        overflow = (
+            f" The objective overflowed (was not finite) at {result.n_nonfinite} "
+            "trial point(s)."
+            if result.n_nonfinite
+            else ""
+        )
+        advice = (
+            f"The parameters are the best found.{overflow} Scaling the input, "
+            "lowering beta or raising alpha can help."
+        )
+    warn_user(
+        f"{owner}: L-BFGS stopped{during} after {result.n_iter} iteration(s) "
+        f"without converging: {result.message}. {advice}",
+        ConvergenceWarning,
+    )
+
+
+class _Stop(Exception):
+    """Raised in the L-BFGS callback to end the minimisation.
+
+    The driver catches it itself: SciPy honours StopIteration from a
+    callback only from version 1.11 on.
+    """
 
 
 def single_threaded_blas():
@@ -155,8 +253,8 @@ class _Recorder:
     def accept(self, x):
         """Record the iterate ``x`` L-BFGS accepted; return its loss and gradient.
 
-        Raises StopIteration, which ends the minimisation, if the objective is
-        not finite there. The surrogate keeps the line search off such points,
+        Raises :class:`_Stop`, which ends the minimisation, if the objective
+        is not finite there. The surrogate keeps the line search off such points,
         but a line search that gives up (on rounding errors, or at its minimum
         step) hands L-BFGS-B its last trial point all the same.
         """
@@ -164,7 +262,7 @@ class _Recorder:
         loss = float(loss)
         if not (math.isfinite(loss) and np.all(np.isfinite(grad))):
             self.accepted_nonfinite = True
-            raise StopIteration
+            raise _Stop
         self.anchor = (x.copy(), loss, np.asarray(grad, dtype=np.float64))
         return loss, grad
 
@@ -180,15 +278,16 @@ class _Recorder:
 
 
 def minimize_lbfgs(fun, x0, *, max_iter, tol, verbose=0, name="estimator"):
-    """Minimise ``fun`` with scipy's L-BFGS-B and record the loss curve.
+    """Minimise ``fun`` with SciPy's L-BFGS-B and record the loss curve.
 
-    BLAS runs single-threaded for the whole minimisation. L-BFGS's own vector
-    updates are memory-bound and gain nothing from threads, and the objectives
-    of this package split their rows over threads of their own, each calling
-    BLAS on its block. Left multi-threaded, the BLAS pools (NumPy's and SciPy's
-    wheels each ship one) keep spinning on the cores those threads need: that
-    made whole fits several times slower on two cores
-    (``benchmarks/bench_threads.py``).
+    BLAS runs single-threaded for the whole minimisation: the objectives
+    split their rows over threads of their own, each calling BLAS on its
+    block, and BLAS pools left multi-threaded keep spinning on the cores
+    those threads need. L-BFGS's own vector updates are memory-bound and gain
+    nothing from threads.
+
+    The result says why the minimisation stopped; it does not warn (see
+    :func:`warn_if_not_converged`).
 
     Parameters
     ----------
@@ -203,7 +302,7 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, verbose=0, name="estimator"):
 
     tol : float
         Stop when the largest absolute gradient component falls to ``tol``
-        (scipy's ``gtol``). With ``tol=0`` only ``max_iter`` or the numerical
+        (SciPy's ``gtol``). With ``tol=0`` only ``max_iter`` or the numerical
         limits of float64 stop the optimizer.
 
     verbose : int, default=0
@@ -211,7 +310,7 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, verbose=0, name="estimator"):
         norm and elapsed time.
 
     name : str, default="estimator"
-        Name used in the ConvergenceWarning.
+        Named in the error raised when the objective is not finite at ``x0``.
 
     Returns
     -------
@@ -231,8 +330,9 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, verbose=0, name="estimator"):
                 f"elapsed = {time.perf_counter() - start:.2f}s"
             )
 
-    with single_threaded_blas():  # see docstring
-        result = scipy.optimize.minimize(
+    status = None
+    with single_threaded_blas(), suppress(_Stop):  # see docstring
+        status = scipy.optimize.minimize(
             recorder,
             x0,
             method="L-BFGS-B",
@@ -245,51 +345,28 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, verbose=0, name="estimator"):
                 "gtol": tol,
                 "ftol": _FTOL,
             },
-        )
+        ).status
     if not loss_curve:
         loss_curve.append(float(recorder.first_loss))
-    # Keep the best point seen. After a failed line search scipy restores the
-    # last iterate, but reports the loss of the last (rejected) trial point;
-    # and the line search may have rejected a point of lower loss.
-    x = np.asarray(result.x, dtype=np.float64)
-    loss = float(recorder.at(x)[0])
-    if not math.isfinite(loss) or recorder.best_loss < loss:
-        x, loss = recorder.best_x, recorder.best_loss
-    message = str(result.message).rstrip(": ")
-    if recorder.accepted_nonfinite:
-        message = "the line search ended on a point where the objective is not finite"
     n_iter = len(loss_curve)
-    converged = result.status == 0 and not recorder.accepted_nonfinite
-    if not converged:
-        if result.status == 1 and not recorder.accepted_nonfinite:
-            advice = (
-                f"Increase max_iter (now {max_iter}), or continue this fit "
-                "with warm_start=True."
-            )
-        else:
-            overflow = (
-                f" The objective overflowed (was not finite) at "
-                f"{recorder.n_nonfinite} trial point(s)."
-                if recorder.n_nonfinite
-                else ""
-            )
-            advice = (
-                "The line search could not improve the loss further; the "
-                f"parameters are the best found.{overflow} Scaling the input, "
-                "lowering beta or raising alpha can help."
-            )
-        warnings.warn(
-            f"{name}: L-BFGS stopped after {n_iter} iteration(s) without "
-            f"converging: {message}. {advice}",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
+    if recorder.accepted_nonfinite:
+        reason = NON_FINITE
+    elif status == 0:
+        reason = CONVERGED
+    elif status == 1:
+        reason = MAX_ITER if n_iter >= max_iter else MAX_EVALUATIONS
+    else:
+        reason = LINE_SEARCH
+    # Keep the best point seen. After a failed line search SciPy restores the
+    # last iterate but reports the loss of the last (rejected) trial point,
+    # and the line search may have rejected a point of lower loss.
+    x, loss = recorder.best_x, recorder.best_loss
     return LBFGSResult(
-        x=x,
-        loss=loss,
+        x=np.asarray(x, dtype=np.float64),
+        loss=float(loss),
         n_iter=n_iter,
         loss_curve=loss_curve,
         n_evaluations=recorder.n_evaluations,
-        converged=converged,
-        message=message,
+        reason=reason,
+        n_nonfinite=recorder.n_nonfinite,
     )

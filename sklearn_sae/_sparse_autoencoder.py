@@ -1,6 +1,5 @@
 """Sparse autoencoder (UFLDL / CS294A) as a scikit-learn transformer."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,9 +21,10 @@ from ._objective import (
     encode,
     masking_noise,
 )
-from ._optimize import minimize_lbfgs
+from ._optimize import minimize_lbfgs, warn_if_not_converged
 from .utils._param_validation import StrictInterval
 from .utils._validation import check_inverse_transform_input, check_not_none
+from .utils._warnings import warn_user
 
 
 class _BaseAutoencoder(
@@ -96,6 +96,18 @@ class _BaseAutoencoder(
         self : object
             The fitted model.
         """
+        result = self._fit(X)
+        warn_if_not_converged(
+            result, type(self).__name__, max_iter=self.max_iter, warm_start=True
+        )
+        return self
+
+    def _fit(self, X):
+        """Fit on X without warning; return the L-BFGS result.
+
+        The stacks train their layers through this method and word the
+        ConvergenceWarning themselves.
+        """
         continuing = self.warm_start and hasattr(self, "components_")
         check_not_none(X, self)
         X = validate_data(
@@ -145,7 +157,7 @@ class _BaseAutoencoder(
         self.n_iter_ = result.n_iter
         self.loss_ = result.loss
         self.loss_curve_ = result.loss_curve
-        return self
+        return result
 
     def _weights(self, dtype):
         """The fitted parameters cast to ``dtype`` (no copy when it matches)."""
@@ -515,12 +527,11 @@ class SparseAutoencoder(_BaseAutoencoder):
         if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
             low = min(low, 0.0)
         if low < 0.0 or high > 1.0:
-            warnings.warn(
+            warn_user(
                 f"{type(self).__name__} reconstructs inputs through a sigmoid, "
                 f"which only reaches values in [0, 1], but X has values in "
                 f"[{low:.4g}, {high:.4g}]. Scale X into [0, 1] first, for "
                 "instance with sklearn.preprocessing.MinMaxScaler, or use "
                 'decoder="linear".',
                 UserWarning,
-                stacklevel=4,
             )

@@ -7,9 +7,9 @@ features and then, as the tutorial's stacked-autoencoder exercise does,
 fine-tunes every weight at once by back-propagation.
 """
 
-import warnings
-from contextlib import contextmanager
+from functools import partial
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,14 +20,18 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._finetune import ClassifierObjective, NetworkLayout, forward, log_softmax
-from ._optimize import minimize_lbfgs, single_threaded_blas
+from ._optimize import (
+    LBFGSResult,
+    minimize_lbfgs,
+    single_threaded_blas,
+    warn_if_not_converged,
+)
 from ._sparse_autoencoder import SparseAutoencoder
 from .utils._param_validation import StrictInterval
 from .utils._validation import check_inverse_transform_input, check_not_none
@@ -43,6 +47,14 @@ _LAYER_SIZE = StrictInterval(Integral, 1, None, closed="left")
 
 # The tutorial's initialisation of the softmax weights: 0.005 * randn.
 _SOFTMAX_INIT_SCALE = 0.005
+
+
+class _SoftmaxLayer(NamedTuple):
+    """The trained softmax layer and the result of its L-BFGS run."""
+
+    weights: np.ndarray
+    biases: np.ndarray
+    result: LBFGSResult
 
 
 def _hidden_layer_sizes(value):
@@ -94,93 +106,96 @@ def _per_layer(estimator, name, n_layers):
     return [float(v) for v in values]
 
 
-@contextmanager
-def _stage(owner, description, max_iter_name, max_iter):
-    """Re-issue a stage's ConvergenceWarning in the words of ``owner``.
+class _BaseStack(BaseEstimator):
+    """What the two stacks share: the layers' parameters and their training.
 
-    The layers and stages are fitted by inner estimators and the shared
-    driver, whose advice names their own parameters; the user of a stacked
-    model sets ``max_iter`` (or ``fine_tune_max_iter``) instead.
+    The per-layer parameters are validated once per fit, by
+    :meth:`_layer_settings`, before the first (long) stage starts.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        yield
-    for warning in caught:
-        if not issubclass(warning.category, ConvergenceWarning):
-            warnings.warn_explicit(
-                warning.message, warning.category, warning.filename, warning.lineno
-            )
-            continue
-        # The driver's text: "<name>: L-BFGS stopped after N iteration(s)
-        # without converging: <reason>. <advice>".
-        text = str(warning.message)
-        reason = text.split("without converging: ", 1)[-1]
-        if "Increase max_iter" in reason:
-            reason = reason.split(". Increase max_iter", 1)[0]
-            advice = f"Increase {max_iter_name} (now {max_iter})."
-        else:
-            reason, _, advice = reason.partition(". The line search")
-            advice = "The line search" + advice if advice else ""
-        warnings.warn(
-            f"{owner}: L-BFGS stopped without converging while {description}: "
-            f"{reason}. {advice}".rstrip(),
-            ConvergenceWarning,
-            stacklevel=4,
-        )
 
-
-def _pretrain(estimator, X, random_state):
-    """Greedy layer-wise training; returns the autoencoders and top features."""
-    sizes = _hidden_layer_sizes(estimator.hidden_layer_sizes)
-    n_layers = len(sizes)
-    settings = {
-        name: _per_layer(estimator, name, n_layers) for name in _LAYER_CONSTRAINTS
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", _LAYER_SIZE],
+        **{name: ["array-like", c] for name, c in _LAYER_CONSTRAINTS.items()},
+        "max_iter": [StrictInterval(Integral, 1, None, closed="left")],
+        "tol": [StrictInterval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
     }
-    seeds = random_state.randint(np.iinfo(np.int32).max, size=n_layers)
-    owner = type(estimator).__name__
-    autoencoders = []
-    H = X
-    for layer, n_components in enumerate(sizes):
-        description = (
-            f"pre-training layer {layer + 1} of {n_layers} "
-            f"({H.shape[1]} -> {n_components} units)"
+
+    def _validate_X(self, X, *, reset):
+        """X as the layers take it: float32 or float64, dense or CSR."""
+        check_not_none(X, self)
+        return validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=(np.float64, np.float32),
+            order="C" if reset else None,
+            reset=reset,
         )
-        if estimator.verbose:
+
+    def _layer_settings(self):
+        """The layer widths, and each per-layer parameter as one value per layer."""
+        sizes = _hidden_layer_sizes(self.hidden_layer_sizes)
+        return sizes, {
+            name: _per_layer(self, name, len(sizes)) for name in _LAYER_CONSTRAINTS
+        }
+
+    def _stage(self, description, run, *, max_iter, max_iter_name="max_iter"):
+        """Run one stage of training, ``run()``, and warn if it did not converge.
+
+        ``run`` returns the stage's :class:`~sklearn_sae._optimize.LBFGSResult`;
+        the warning names the stack, the stage and the stack's parameter that
+        bounds it.
+        """
+        owner = type(self).__name__
+        if self.verbose:
             print(f"{owner}: {description}")
-        sae = SparseAutoencoder(
-            n_components=n_components,
-            rho=settings["rho"][layer],
-            beta=settings["beta"][layer],
-            alpha=settings["alpha"][layer],
-            max_iter=estimator.max_iter,
-            tol=estimator.tol,
-            random_state=int(seeds[layer]),
-            verbose=estimator.verbose,
+        result = run()
+        warn_if_not_converged(
+            result,
+            owner,
+            max_iter=max_iter,
+            max_iter_name=max_iter_name,
+            stage=description,
         )
-        with _stage(owner, description, "max_iter", estimator.max_iter):
-            sae.fit(H)
-        # The next layer's input, with single-threaded BLAS as in the fits:
-        # multi-threaded BLAS rounds differently for different thread counts,
-        # and the stack must not depend on them (GridSearchCV's worker
-        # processes get fewer threads than their parent).
-        with single_threaded_blas():
-            H = sae.transform(H)
-        autoencoders.append(sae)
-    return autoencoders, H
+        return result
 
+    def _pretrain(self, X, sizes, settings, random_state):
+        """Greedy layer-wise training; return the autoencoders and top features."""
+        seeds = random_state.randint(np.iinfo(np.int32).max, size=len(sizes))
+        autoencoders = []
+        H = X
+        for layer, n_components in enumerate(sizes):
+            sae = SparseAutoencoder(
+                n_components=n_components,
+                **{name: values[layer] for name, values in settings.items()},
+                max_iter=self.max_iter,
+                tol=self.tol,
+                random_state=int(seeds[layer]),
+                verbose=self.verbose,
+            )
+            self._stage(
+                f"pre-training layer {layer + 1} of {len(sizes)} "
+                f"({H.shape[1]} -> {n_components} units)",
+                partial(sae._fit, H),
+                max_iter=self.max_iter,
+            )
+            # The next layer's input, with single-threaded BLAS as in the fits,
+            # so that the stack does not depend on the number of threads.
+            with single_threaded_blas():
+                H = sae.transform(H)
+            autoencoders.append(sae)
+        return autoencoders, H
 
-_STACK_PARAMETER_CONSTRAINTS = {
-    "hidden_layer_sizes": ["array-like", _LAYER_SIZE],
-    **{name: ["array-like", c] for name, c in _LAYER_CONSTRAINTS.items()},
-    "max_iter": [StrictInterval(Integral, 1, None, closed="left")],
-    "tol": [StrictInterval(Real, 0, None, closed="left")],
-    "random_state": ["random_state"],
-    "verbose": ["verbose"],
-}
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
 
 class StackedSparseAutoencoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseStack
 ):
     r"""Stack of sparse autoencoders trained greedily, layer by layer.
 
@@ -281,8 +296,6 @@ class StackedSparseAutoencoder(
     (1797, 64)
     """
 
-    _parameter_constraints: dict = dict(_STACK_PARAMETER_CONSTRAINTS)
-
     def __init__(
         self,
         hidden_layer_sizes=(200, 200),
@@ -344,12 +357,10 @@ class StackedSparseAutoencoder(
         return self._fit(X)
 
     def _fit(self, X):
-        check_not_none(X, self)
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C"
-        )
-        self.autoencoders_, H = _pretrain(
-            self, X, check_random_state(self.random_state)
+        X = self._validate_X(X, reset=True)
+        sizes, settings = self._layer_settings()
+        self.autoencoders_, H = self._pretrain(
+            X, sizes, settings, check_random_state(self.random_state)
         )
         self.n_iter_ = sum(sae.n_iter_ for sae in self.autoencoders_)
         return H
@@ -369,10 +380,7 @@ class StackedSparseAutoencoder(
             (float32 or float64).
         """
         check_is_fitted(self)
-        check_not_none(X, self)
-        H = validate_data(
-            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
-        )
+        H = self._validate_X(X, reset=False)
         for sae in self.autoencoders_:
             H = sae.transform(H)
         return H
@@ -419,10 +427,7 @@ class StackedSparseAutoencoder(
             Minus the mean reconstruction error (higher is better).
         """
         check_is_fitted(self)
-        check_not_none(X, self)
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
-        )
+        X = self._validate_X(X, reset=False)
         X_hat = self.inverse_transform(self.transform(X))
         X_hat -= X.toarray() if sp.issparse(X) else X
         return -0.5 * float(np.vdot(X_hat, X_hat)) / X.shape[0]
@@ -437,12 +442,11 @@ class StackedSparseAutoencoder(
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
 
-class StackedSparseAutoencoderClassifier(ClassifierMixin, BaseEstimator):
+class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
     r"""Stacked sparse autoencoders with a softmax layer, fine-tuned on labels.
 
     The UFLDL stacked-autoencoder exercise as one classifier, trained in
@@ -625,7 +629,7 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        **_STACK_PARAMETER_CONSTRAINTS,
+        **_BaseStack._parameter_constraints,
         "softmax_alpha": [StrictInterval(Real, 0, None, closed="left")],
         "fine_tune": ["boolean"],
         "fine_tune_max_iter": [StrictInterval(Integral, 1, None, closed="left"), None],
@@ -675,6 +679,46 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         self : StackedSparseAutoencoderClassifier
             The fitted classifier.
         """
+        X, y_index = self._validate_training_data(X, y)
+        sizes, settings = self._layer_settings()
+        random_state = check_random_state(self.random_state)
+
+        autoencoders, H = self._pretrain(X, sizes, settings, random_state)
+        softmax = self._train_softmax(H, y_index, random_state)
+        del H
+        weights = [sae.components_ for sae in autoencoders] + [softmax.weights]
+        biases = [sae.intercept_hidden_ for sae in autoencoders] + [softmax.biases]
+        self.pretrained_coefs_ = [np.ascontiguousarray(W.T, X.dtype) for W in weights]
+        self.pretrained_intercepts_ = [b.astype(X.dtype) for b in biases]
+        self.softmax_n_iter_ = softmax.result.n_iter
+        loss_curve = list(softmax.result.loss_curve)
+        loss = softmax.result.loss
+
+        if self.fine_tune:
+            result = self._fine_tune(X, y_index, weights, biases)
+            weights, biases = self._network_layout(X, sizes).unpack(result.x)
+            self.fine_tune_n_iter_ = result.n_iter
+            loss_curve += result.loss_curve
+            loss = result.loss
+            self.coefs_ = [np.ascontiguousarray(W.T, X.dtype) for W in weights]
+            self.intercepts_ = [b.astype(X.dtype) for b in biases]
+        else:
+            self.fine_tune_n_iter_ = 0
+            self.coefs_ = [W.copy() for W in self.pretrained_coefs_]
+            self.intercepts_ = [b.copy() for b in self.pretrained_intercepts_]
+
+        self.autoencoders_ = autoencoders
+        self.n_iter_ = (
+            sum(sae.n_iter_ for sae in autoencoders)
+            + self.softmax_n_iter_
+            + self.fine_tune_n_iter_
+        )
+        self.loss_ = loss
+        self.loss_curve_ = loss_curve
+        return self
+
+    def _validate_training_data(self, X, y):
+        """Validated X, and y as indices into ``classes_`` (which it sets)."""
         check_not_none(X, self)
         X, y = validate_data(
             self,
@@ -698,94 +742,60 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} needs samples of at least 2 classes, but "
                 f"the data contain only one class: {classes.tolist()[0]!r}."
             )
-        # Validate every parameter before the first (long) stage starts.
-        sizes = _hidden_layer_sizes(self.hidden_layer_sizes)
-        for name in _LAYER_CONSTRAINTS:
-            _per_layer(self, name, len(sizes))
-        random_state = check_random_state(self.random_state)
-        owner = type(self).__name__
         self.classes_ = classes
+        return X, y_index
 
-        autoencoders, H = _pretrain(self, X, random_state)
+    def _network_layout(self, X, sizes):
+        """The layout of the whole network's parameters, input to classes."""
+        return NetworkLayout((X.shape[1], *sizes, len(self.classes_)))
 
-        # Stage 2: the softmax layer on the top features.
-        n_classes = len(classes)
-        softmax = NetworkLayout((sizes[-1], n_classes))
-        theta = np.zeros(softmax.size)
-        theta[: softmax.n_weights] = _SOFTMAX_INIT_SCALE * random_state.standard_normal(
-            softmax.n_weights
+    def _train_softmax(self, H, y_index, random_state):
+        """Stage 2: the softmax layer on the top features H."""
+        layout = NetworkLayout((H.shape[1], len(self.classes_)))
+        theta = np.zeros(layout.size)
+        theta[: layout.n_weights] = _SOFTMAX_INIT_SCALE * random_state.standard_normal(
+            layout.n_weights
         )
-        description = "training the softmax layer"
-        if self.verbose:
-            print(f"{owner}: {description}")
-        with (
-            _stage(owner, description, "max_iter", self.max_iter),
-            ClassifierObjective(
-                H, y_index, softmax.layer_sizes, alpha=self.softmax_alpha
-            ) as objective,
-        ):
-            result = minimize_lbfgs(
-                objective,
-                theta,
+        with ClassifierObjective(
+            H, y_index, layout.layer_sizes, alpha=self.softmax_alpha
+        ) as objective:
+            result = self._stage(
+                "training the softmax layer",
+                partial(self._minimize, objective, theta, self.max_iter),
                 max_iter=self.max_iter,
-                tol=self.tol,
-                verbose=self.verbose,
-                name=owner,
             )
-        del H
-        (W_softmax,), (b_softmax,) = softmax.unpack(result.x)
-        self.softmax_n_iter_ = result.n_iter
-        self.fine_tune_n_iter_ = 0
-        loss_curve = list(result.loss_curve)
-        loss = result.loss
+        (weights,), (biases,) = layout.unpack(result.x)
+        return _SoftmaxLayer(weights, biases, result)
 
-        network = NetworkLayout((X.shape[1], *sizes, n_classes))
-        weights = [sae.components_ for sae in autoencoders] + [W_softmax]
-        biases = [sae.intercept_hidden_ for sae in autoencoders] + [b_softmax]
-        self.pretrained_coefs_ = [np.ascontiguousarray(W.T, X.dtype) for W in weights]
-        self.pretrained_intercepts_ = [b.astype(X.dtype) for b in biases]
+    def _fine_tune(self, X, y_index, weights, biases):
+        """Stage 3: every weight at once, from the pre-trained ones."""
+        sizes = [W.shape[0] for W in weights[:-1]]
+        layout = self._network_layout(X, sizes)
+        max_iter = self.fine_tune_max_iter or self.max_iter
+        decay = [0.0] * len(sizes) + [self.softmax_alpha]
+        with ClassifierObjective(
+            X, y_index, layout.layer_sizes, alpha=decay
+        ) as objective:
+            return self._stage(
+                "fine-tuning all layers",
+                partial(
+                    self._minimize, objective, layout.pack(weights, biases), max_iter
+                ),
+                max_iter=max_iter,
+                max_iter_name=(
+                    "fine_tune_max_iter" if self.fine_tune_max_iter else "max_iter"
+                ),
+            )
 
-        # Stage 3: every weight at once.
-        if self.fine_tune:
-            max_iter = self.fine_tune_max_iter or self.max_iter
-            name = "fine_tune_max_iter" if self.fine_tune_max_iter else "max_iter"
-            description = "fine-tuning all layers"
-            if self.verbose:
-                print(f"{owner}: {description}")
-            decay = [0.0] * len(sizes) + [self.softmax_alpha]
-            with (
-                _stage(owner, description, name, max_iter),
-                ClassifierObjective(
-                    X, y_index, network.layer_sizes, alpha=decay
-                ) as objective,
-            ):
-                result = minimize_lbfgs(
-                    objective,
-                    network.pack(weights, biases),
-                    max_iter=max_iter,
-                    tol=self.tol,
-                    verbose=self.verbose,
-                    name=owner,
-                )
-            weights, biases = network.unpack(result.x)
-            self.fine_tune_n_iter_ = result.n_iter
-            loss_curve += result.loss_curve
-            loss = result.loss
-            self.coefs_ = [np.ascontiguousarray(W.T, X.dtype) for W in weights]
-            self.intercepts_ = [b.astype(X.dtype) for b in biases]
-        else:
-            self.coefs_ = [W.copy() for W in self.pretrained_coefs_]
-            self.intercepts_ = [b.copy() for b in self.pretrained_intercepts_]
-
-        self.autoencoders_ = autoencoders
-        self.n_iter_ = (
-            sum(sae.n_iter_ for sae in autoencoders)
-            + self.softmax_n_iter_
-            + self.fine_tune_n_iter_
+    def _minimize(self, objective, theta, max_iter):
+        return minimize_lbfgs(
+            objective,
+            theta,
+            max_iter=max_iter,
+            tol=self.tol,
+            verbose=self.verbose,
+            name=type(self).__name__,
         )
-        self.loss_ = loss
-        self.loss_curve_ = loss_curve
-        return self
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
@@ -793,10 +803,7 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, BaseEstimator):
     def _scores(self, X):
         """Class scores ``z`` (n_samples, n_classes) in the dtype of X."""
         check_is_fitted(self)
-        check_not_none(X, self)
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
-        )
+        X = self._validate_X(X, reset=False)
         weights = [W.T.astype(X.dtype, copy=False) for W in self.coefs_]
         biases = [b.astype(X.dtype, copy=False) for b in self.intercepts_]
         return forward(X, weights, biases)
@@ -866,8 +873,3 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, BaseEstimator):
             sums to 1.
         """
         return np.exp(self.predict_log_proba(X))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
