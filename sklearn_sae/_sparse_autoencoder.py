@@ -415,7 +415,10 @@ class SparseAutoencoder(_BaseAutoencoder):
     -----
     Input of dtype float32 is trained and transformed in float32; any other
     input is converted to float64. Sparse input is accepted (converted to
-    CSR) and gives the same result as its dense form.
+    CSR): its objective and gradient equal those of its dense form up to
+    float rounding, which L-BFGS can amplify over hundreds of iterations, so
+    the fitted weights may differ noticeably from a dense fit's, most in
+    float32.
 
     Training evaluates the loss and its analytic gradient over all samples
     at each step; the work arrays hold one block of rows at a time, so

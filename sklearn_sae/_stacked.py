@@ -283,7 +283,7 @@ class StackedSparseAutoencoder(
     Examples
     --------
     >>> from sklearn.datasets import load_digits
-    >>> from sklearn_sae._stacked import StackedSparseAutoencoder
+    >>> from sklearn_sae import StackedSparseAutoencoder
     >>> X, _ = load_digits(return_X_y=True)
     >>> X = X / 16.0  # the first layer's sigmoid decoder needs inputs in [0, 1]
     >>> ssae = StackedSparseAutoencoder((32, 16), max_iter=30, random_state=0)
@@ -614,7 +614,7 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
     --------
     >>> from sklearn.datasets import load_digits
     >>> from sklearn.model_selection import train_test_split
-    >>> from sklearn_sae._stacked import StackedSparseAutoencoderClassifier
+    >>> from sklearn_sae import StackedSparseAutoencoderClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> X_train, X_test, y_train, y_test = train_test_split(
     ...     X / 16.0, y, random_state=0
