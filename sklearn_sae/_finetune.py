@@ -226,10 +226,10 @@ class ClassifierObjective:
     def __exit__(self, *exc_info):
         self.rows.close()
 
-    def _chunk_share(self, chunk, work, weights, biases):
-        """Fill ``chunk.grad`` with the unscaled gradient; return the cross-entropy."""
-        chunk.grad.fill(0)
-        grad_w, grad_b = self.layout.unpack(chunk.grad)
+    def _chunk_share(self, chunk, work, grad, weights, biases):
+        """Fill ``grad`` with the chunk's unscaled gradient; return its loss."""
+        grad.fill(0)
+        grad_w, grad_b = self.layout.unpack(grad)
         n_layers = self.layout.n_layers
         cross_entropy = 0.0
         for index, (start, stop) in enumerate(chunk.blocks):
@@ -287,10 +287,11 @@ class ClassifierObjective:
         params = self._params
         np.copyto(params, theta, casting="same_kind")
         weights, biases = layout.unpack(params)
-        cross_entropies = self.rows.map(
-            lambda chunk, work: self._chunk_share(chunk, work, weights, biases)
+        cross_entropies, gradient = self.rows.map_gradient(
+            lambda chunk, work, grad: self._chunk_share(
+                chunk, work, grad, weights, biases
+            )
         )
-        gradient = self.rows.summed_gradient()
         gradient /= n_samples
         loss = sum(cross_entropies) / n_samples
         for layer, alpha in enumerate(self.alpha):

@@ -405,8 +405,8 @@ class SparseAutoencoderObjective:
             hidden_sum += work.sums.column_sums(a)
         return hidden_sum
 
-    def _backward_chunk(self, chunk, work, W2T, b2, sparsity_delta):
-        """Fill ``chunk.grad`` with the unscaled gradient; return the squared error.
+    def _backward_chunk(self, chunk, work, grad, W2T, b2, sparsity_delta):
+        """Fill ``grad`` with the chunk's unscaled gradient; return its squared error.
 
         With tied weights ``gW1`` and ``gW2T`` are one view, which therefore
         receives the sum of both weight gradients.
@@ -414,8 +414,8 @@ class SparseAutoencoderObjective:
         linear_decoder = self.decoder == "linear"
         linear_hidden = self.k is not None
         sums = work.sums
-        chunk.grad.fill(0)
-        gW1, gW2T, gb1, gb2 = self.layout.unpack(chunk.grad)
+        grad.fill(0)
+        gW1, gW2T, gb1, gb2 = self.layout.unpack(grad)
         squared_error = 0.0
         for index, (start, stop) in enumerate(chunk.blocks):
             n = stop - start
@@ -469,12 +469,11 @@ class SparseAutoencoderObjective:
         rho_hat = sum(hidden_sums) / n_samples
         penalty, sparsity_delta = self._sparsity(rho_hat)
 
-        squared_errors = self.rows.map(
-            lambda chunk, work: self._backward_chunk(
-                chunk, work, W2T, b2, sparsity_delta
+        squared_errors, gradient = self.rows.map_gradient(
+            lambda chunk, work, grad: self._backward_chunk(
+                chunk, work, grad, W2T, b2, sparsity_delta
             )
         )
-        gradient = self.rows.summed_gradient()
         gradient /= n_samples
         squared_error = sum(squared_errors)
 

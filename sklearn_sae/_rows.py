@@ -4,10 +4,13 @@ An objective's loss and gradient are sums over the rows of its training data.
 :class:`RowChunks` splits the rows into contiguous chunks, whose number
 depends on the size of the problem alone, never on the number of threads, and
 runs a task on every chunk, threads taking the chunks in turn, each thread
-with its own work arrays (a :class:`Workspace`). Each chunk keeps its own
-share of the results and the objective adds the shares in chunk order, so the
-result is bitwise the same on one thread or on many: in GridSearchCV's worker
+with its own work arrays (a :class:`Workspace`). Each chunk computes its own
+share of the results, and the shares are added in chunk order, so the result
+is bitwise the same on one thread or on many: in GridSearchCV's worker
 processes, which get fewer BLAS threads than their parent, as in the parent.
+A chunk's share of the gradient is added to the total as soon as the shares
+of the chunks before it are, so that only a few partial gradients exist at a
+time, however many chunks there are.
 
 A chunk is walked one block of rows at a time, so that the (rows, width)
 temporaries stay in cache. Dense rows are views of the data, whatever its
@@ -18,7 +21,8 @@ its arrays, never copies. This module holds no mathematics.
 import itertools
 import os
 import queue
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,7 +33,11 @@ from threadpoolctl import threadpool_info
 _BLOCK_BYTES = 1 << 20
 
 # The most chunks, and so the most threads, an objective uses.
-_MAX_CHUNKS = 8
+_MAX_CHUNKS = 64
+
+# Partial gradients per thread: a thread may finish a chunk while the chunks
+# before it still run, and its gradient then waits for theirs.
+_GRADIENTS_PER_THREAD = 2
 
 # A chunk, and the thread that may run it, is worth its hand-over cost only
 # with at least this much work, in multiply-adds per evaluation, and at
@@ -133,7 +141,7 @@ class Workspace:
 
 
 class Chunk:
-    """A contiguous range of rows of X, its blocks, and its share of the gradient.
+    """A contiguous range of rows of X and its blocks.
 
     Attributes
     ----------
@@ -142,13 +150,9 @@ class Chunk:
 
     blocks : list of tuple
         ``(start, stop)`` of each of its blocks of rows, in order.
-
-    grad : ndarray
-        The chunk's share of the gradient, in the dtype of X, for the task to
-        fill.
     """
 
-    def __init__(self, X, start, stop, block_rows, grad_size):
+    def __init__(self, X, start, stop, block_rows):
         self.X = X
         self.start, self.stop = start, stop
         self.blocks = [
@@ -161,7 +165,6 @@ class Chunk:
             if sp.issparse(X)
             else None
         )
-        self.grad = np.empty(grad_size, dtype=X.dtype)
 
     def stored_rows(self, index):
         """Rows of block ``index`` as X stores them: a dense view or a CSR view."""
@@ -195,7 +198,7 @@ class RowChunks:
         rows per block (see ``_BLOCK_BYTES``).
 
     grad_size : int
-        Length of each chunk's gradient.
+        Length of the gradient that :meth:`map_gradient` sums.
 
     product_shapes : list of tuple
         Shapes of the products each thread's :class:`BlockSums` adds up.
@@ -239,13 +242,16 @@ class RowChunks:
         self.block_rows = block_rows(n_samples, width, X.dtype.itemsize)
         bounds = [n_samples * i // n_chunks for i in range(n_chunks + 1)]
         self.chunks = [
-            Chunk(X, start, stop, self.block_rows, grad_size)
+            Chunk(X, start, stop, self.block_rows)
             for start, stop in itertools.pairwise(bounds)
         ]
         rows = min(self.block_rows, max(n_samples, 1))
         self._workspaces = queue.SimpleQueue()
         for _ in range(self.n_threads):
             self._workspaces.put(Workspace(X, rows, product_shapes, make_arrays(rows)))
+        self._gradients = queue.SimpleQueue()
+        for _ in range(min(self.n_chunks, _GRADIENTS_PER_THREAD * self.n_threads)):
+            self._gradients.put(np.empty(grad_size, dtype=X.dtype))
         self._executor = (
             ThreadPoolExecutor(self.n_threads) if self.n_threads > 1 else None
         )
@@ -260,25 +266,75 @@ class RowChunks:
 
         Threads take the chunks in turn, each with its own workspace.
         """
+        return self._run(lambda chunk, work, _: task(chunk, work), gradient=False)[0]
 
-        def run(chunk):
+    def map_gradient(self, task):
+        """Run ``task(chunk, workspace, grad)`` on every chunk; sum the ``grad``.
+
+        ``grad`` is a work array of ``grad_size`` in the dtype of X, for the
+        task to fill with the chunk's share of the gradient. Returns the
+        task's results in chunk order, and the shares added in chunk order,
+        in float64.
+        """
+        return self._run(task, gradient=True)
+
+    def _run(self, task, *, gradient):
+        chunks = self.chunks
+        results = [None] * len(chunks)
+        # The next chunk to hand out, and the next whose gradient is to be
+        # added; the gradients done but waiting for those of earlier chunks.
+        state = {"next": 0, "added": 0, "total": None, "failed": False}
+        waiting = {}
+        hand_out, add_up = threading.Lock(), threading.Lock()
+
+        def add(index, grad):
+            with add_up:
+                waiting[index] = grad
+                while state["added"] in waiting:
+                    done = waiting.pop(state["added"])
+                    if state["total"] is None:
+                        state["total"] = done.astype(np.float64)
+                    else:
+                        state["total"] += done
+                    self._gradients.put(done)
+                    state["added"] += 1
+
+        def worker():
             work = self._workspaces.get()
             try:
-                return task(chunk, work)
+                while True:
+                    with hand_out:
+                        index = state["next"]
+                        if index == len(chunks) or state["failed"]:
+                            return
+                        state["next"] += 1
+                        # Taken in chunk order, so that the earliest unfinished
+                        # chunk always holds one and no thread waits forever.
+                        grad = self._gradients.get() if gradient else None
+                    try:
+                        results[index] = task(chunks[index], work, grad)
+                    except BaseException:
+                        state["failed"] = True
+                        if gradient:
+                            self._gradients.put(grad)
+                        raise
+                    if gradient:
+                        add(index, grad)
             finally:
                 self._workspaces.put(work)
 
-        if self._executor is None:
-            return [run(chunk) for chunk in self.chunks]
-        # list() waits for every task and re-raises the first exception.
-        return list(self._executor.map(run, self.chunks))
-
-    def summed_gradient(self):
-        """The chunks' gradients added in chunk order, in float64."""
-        gradient = self.chunks[0].grad.astype(np.float64)
-        for chunk in self.chunks[1:]:
-            gradient += chunk.grad
-        return gradient
+        try:
+            if self._executor is None:
+                worker()
+            else:
+                futures = [self._executor.submit(worker) for _ in range(self.n_threads)]
+                wait(futures)
+                for future in futures:
+                    future.result()  # re-raises a worker's exception
+        finally:
+            for grad in waiting.values():  # left over after a failure
+                self._gradients.put(grad)
+        return results, state["total"]
 
     def close(self):
         """Stop the threads."""

@@ -163,7 +163,7 @@ def test_chunks_depend_on_the_problem_threads_on_blas():
     small = ClassifierObjective(np.zeros((40, 10)), np.zeros(40), (10, 8, 3), alpha=0)
     assert (small.rows.n_chunks, small.rows.n_threads) == (1, 1)
     with ClassifierObjective(
-        np.zeros((20_000, 64)), np.zeros(20_000), (64, 100, 10), alpha=0
+        np.zeros((20_000, 64)), np.zeros(20_000), (64, 400, 10), alpha=0
     ) as large:
         assert large.rows.n_chunks == _rows._MAX_CHUNKS
         assert large.rows.n_threads == min(_rows.default_n_threads(), _rows._MAX_CHUNKS)

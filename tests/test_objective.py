@@ -172,7 +172,7 @@ def test_chunks_depend_on_the_problem_threads_on_blas():
     small = SparseAutoencoderObjective(np.zeros((40, 10)), 8, rho=0.1, beta=3, alpha=0)
     assert (small.rows.n_chunks, small.rows.n_threads) == (1, 1)
     with SparseAutoencoderObjective(
-        np.zeros((20_000, 64)), 100, rho=0.1, beta=3, alpha=0
+        np.zeros((20_000, 64)), 400, rho=0.1, beta=3, alpha=0
     ) as large:
         assert large.rows.n_chunks == _rows._MAX_CHUNKS
         assert large.rows.n_threads == min(_rows.default_n_threads(), _rows._MAX_CHUNKS)
@@ -189,7 +189,7 @@ def test_threads_follow_blas_limits_chunks_do_not():
     with threadpool_limits(1, user_api="blas"):
         assert _rows.default_n_threads() == 1
         objective = SparseAutoencoderObjective(
-            np.zeros((20_000, 64)), 100, rho=0.1, beta=3, alpha=0
+            np.zeros((20_000, 64)), 400, rho=0.1, beta=3, alpha=0
         )
     assert objective.rows.n_threads == 1
     assert objective.rows.n_chunks == _rows._MAX_CHUNKS
