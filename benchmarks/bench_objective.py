@@ -11,14 +11,14 @@ run into preallocated output arrays (no page faults of fresh allocations),
 timed three ways:
 
 - ``BLAS threads``: on whole matrices, NumPy's OpenBLAS with its default number
-  of threads: the bound as the issue defines it;
+  of threads: the bound the targets are stated against;
 - ``1 thread``: on whole matrices, single-threaded BLAS, divided by the number
   of threads the objective uses, i.e. perfect scaling over the cores;
 - ``in blocks``: the same, but row block by row block of the objective's block
   size, the weight gradients summed by BLAS, as the objective computes them:
   on small problems cache-sized blocks can beat whole matrices.
 
-Two bounds are printed. ``bound`` is the issue's: the five products on whole
+Two bounds are printed. ``bound`` is the targets': the five products on whole
 matrices with BLAS's own threads, what a vectorised implementation pays for
 them. ``strict`` is the smallest of the three medians: perfect scaling over the
 cores, which OpenBLAS itself does not reach. Single-threaded timings barely
@@ -57,7 +57,11 @@ that a change of load hits the bound and what it is compared with alike. Parts
 
 Run from the repository root::
 
-    SKLEARN_SAE_MNIST_DIR=../shared/data/mnist python benchmarks/bench_objective.py
+    python benchmarks/bench_objective.py
+
+MNIST comes from :func:`sklearn_sae.datasets.load_mnist`: the IDX files in
+the folder named by ``SKLEARN_SAE_MNIST_DIR`` (or ``--data-home``), else a
+download from OpenML, cached in scikit-learn's data home.
 
 ``--quick`` runs every part on 10,000 MNIST images, with fewer iterations.
 """

@@ -11,7 +11,7 @@ time and dtype printed:
   floor, measured in the same run: for every L-BFGS stage, its number of
   objective evaluations times the time the matrix products of one evaluation
   take on this machine. Two floors are printed: ``floor``, the products on
-  whole matrices with BLAS's own threads (the issue's definition), and
+  whole matrices with BLAS's own threads (the targets' definition), and
   ``strict``, the fastest of that and single-threaded BLAS on one share of the
   rows per core, whole or in the objectives' blocks (perfect scaling over the
   cores, which BLAS itself does not reach).
@@ -37,8 +37,11 @@ time and dtype printed:
 
 Run from the repository root, one protocol at a time::
 
-    SKLEARN_SAE_MNIST_DIR=../shared/data/mnist \\
-        python benchmarks/bench_stacked_mnist.py --protocol stacked
+    python benchmarks/bench_stacked_mnist.py --protocol stacked
+
+MNIST comes from :func:`sklearn_sae.datasets.load_mnist`: the IDX files in
+the folder named by ``SKLEARN_SAE_MNIST_DIR`` (or ``--data-home``), else a
+download from OpenML, cached in scikit-learn's data home.
 """
 
 import argparse

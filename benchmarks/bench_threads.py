@@ -30,7 +30,11 @@ GIL while BLAS runs). Block shapes are those of the objective on MNIST
 
 Run from the repository root::
 
-    SKLEARN_SAE_MNIST_DIR=../shared/data/mnist python benchmarks/bench_threads.py
+    python benchmarks/bench_threads.py
+
+``--parts fits`` uses MNIST too unless ``--no-mnist``: the IDX files in the
+folder named by ``SKLEARN_SAE_MNIST_DIR``, else a download from OpenML, cached
+in scikit-learn's data home (see :func:`sklearn_sae.datasets.load_mnist`).
 """
 
 import argparse

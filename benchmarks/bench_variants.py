@@ -10,7 +10,11 @@ meant to cost little beyond the default objective.
 
 Run from the repository root::
 
-    SKLEARN_SAE_MNIST_DIR=../shared/data/mnist python benchmarks/bench_variants.py
+    python benchmarks/bench_variants.py
+
+MNIST comes from :func:`sklearn_sae.datasets.load_mnist`: the IDX files in
+the folder named by ``SKLEARN_SAE_MNIST_DIR`` (or ``--data-home``), else a
+download from OpenML, cached in scikit-learn's data home.
 """
 
 import argparse

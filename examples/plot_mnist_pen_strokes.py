@@ -25,9 +25,10 @@ OpenML otherwise).
    the autoencoder stops after 200 L-BFGS iterations. The full-size figures
    are in ``benchmarks/RESULTS.md``: trained on the first 10,000 training
    images and scored on the 10,000 test images, logistic regression on raw
-   pixels reaches an accuracy of 0.9047, and on the features of this
-   autoencoder 0.9454 after 100 L-BFGS iterations and 0.9593 after the
-   tutorial's 400 (the benchmarks do not run the RBM).
+   pixels reaches an accuracy of about 0.904, and on the features of this
+   autoencoder 0.9447 after 100 L-BFGS iterations
+   (``benchmarks/bench_mnist_pipeline.py``) and 0.9593 after the tutorial's
+   400 (``benchmarks/bench_variants.py``); the benchmarks do not run the RBM.
 """
 
 # %%
@@ -136,8 +137,9 @@ ax.set_title("The 200 filters of the sparse autoencoder")
 # training run in a different order.)
 #
 # With more data both the baseline and the features improve: at full size,
-# 10,000 training images, the benchmark records 0.9047 on raw pixels against
-# 0.9454 on the features of 100 L-BFGS iterations and 0.9593 on those of 400.
+# 10,000 training images, the benchmarks record about 0.904 on raw pixels
+# against 0.9447 on the features of 100 L-BFGS iterations and 0.9593 on those
+# of 400.
 fig, ax = plt.subplots(figsize=(7, 3))
 names = list(accuracies)
 bars = ax.barh(names, [accuracies[name] for name in names], color="tab:blue")
