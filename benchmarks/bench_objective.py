@@ -280,7 +280,7 @@ def _problems(args, X_mnist, dtype):
 def part_eval(args, X_mnist):
     print(
         "\n## One loss+gradient evaluation / five products (medians, seconds).\n"
-        "bound: the five products, whole matrices, BLAS threads (the issue's);\n"
+        "bound: the five products, whole matrices, BLAS threads;\n"
         "strict: the smallest of that and the one-thread times / threads;\n"
         "ratio: objective / bound; strict: objective / strict bound;\n"
         "1 thr: objective on one thread / bound for one thread;\n"
