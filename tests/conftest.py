@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from _data import digits as _digits
 
 from sklearn_sae.datasets import _IDX_FILES, MNIST_DIR_ENV
 
@@ -34,6 +35,12 @@ def mnist_dir():
             f"set {MNIST_DIR_ENV} to a folder holding them to run this test"
         )
     return MNIST_DIR
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """(X, y) of load_digits, X / 16 in [0, 1] (see _data.digits); not to modify."""
+    return _digits()
 
 
 def pytest_addoption(parser):
