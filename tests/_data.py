@@ -1,9 +1,11 @@
-"""Data shared by the tests: scikit-learn's digits, scaled into [0, 1]."""
+"""Data shared by the tests: scikit-learn's digits and MNIST, in [0, 1]."""
 
 import functools
 
 import numpy as np
 from sklearn.datasets import load_digits
+
+from sklearn_sae.datasets import N_TRAIN, load_mnist
 
 
 @functools.cache
@@ -27,3 +29,14 @@ def digits(n_copies=1):
         raise ValueError(f"n_copies must be 1 to 4, got {n_copies}")
     X, y = _digits(n_copies)
     return X.copy(), y.copy()
+
+
+def mnist_split(directory, n_train, n_test):
+    """The first ``n_train`` training and ``n_test`` test images of MNIST.
+
+    ``(X_train, y_train, X_test, y_test)``, float32 in [0, 1], read from the
+    IDX files in ``directory`` (the ``mnist_dir`` fixture).
+    """
+    X, y = load_mnist(directory, return_X_y=True, dtype=np.float32)
+    test = slice(N_TRAIN, N_TRAIN + n_test)
+    return X[:n_train], y[:n_train], X[test], y[test]
