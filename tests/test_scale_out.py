@@ -13,7 +13,7 @@ import tracemalloc
 import joblib
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
+from _data import digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
@@ -44,8 +44,7 @@ def test_grid_search_on_a_dask_cluster_matches_sequential_search():
         "dask.distributed",
         reason="dask.distributed is not installed (the 'dask' extra)",
     )
-    X, y = load_digits(return_X_y=True)
-    X = X / 16.0
+    X, y = digits()
 
     sequential = _search().fit(X, y)
     with (
