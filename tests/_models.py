@@ -5,6 +5,8 @@
   reproducibility and persistence tests).
 - ``fit_quietly``: a fit whose ConvergenceWarning is expected (short fits that
   stop at ``max_iter`` on purpose).
+- ``assert_finite_autoencoder`` and ``assert_predicts_the_most_probable_class``:
+  what every fitted autoencoder and classifier must satisfy.
 - ``recorded_masks``, ``autoencoder_loss`` and ``classifier_loss``: ``loss_``
   recomputed as the objective at the fitted attributes, with the masking noise
   that ``fit`` drew recorded rather than drawn again.
@@ -99,6 +101,43 @@ def assert_identical(a, b, path="model"):
         assert_identical(fitted_attributes(a), fitted_attributes(b), path)
     else:
         assert a == b, f"{path}: {a!r} != {b!r}"
+
+
+AUTOENCODER_ATTRIBUTES = (
+    "components_",
+    "decoder_components_",
+    "intercept_hidden_",
+    "intercept_visible_",
+)
+
+
+def assert_finite_autoencoder(sae):
+    """Finite weights, ``loss_`` and ``loss_curve_``; ``loss_`` the lowest seen.
+
+    One loss per iteration, at least one iteration.
+    """
+    for name in AUTOENCODER_ATTRIBUTES:
+        assert np.all(np.isfinite(getattr(sae, name))), name
+    assert np.isfinite(sae.loss_)
+    assert np.all(np.isfinite(sae.loss_curve_))
+    assert len(sae.loss_curve_) == sae.n_iter_ >= 1
+    # The driver keeps the best point it saw.
+    assert sae.loss_ <= min(sae.loss_curve_)
+
+
+def assert_predicts_the_most_probable_class(clf, X):
+    """``predict`` gives, for every sample, a class of highest probability.
+
+    Compared by probability rather than by index, so that ties (saturated
+    units) may go either way.
+    """
+    proba = clf.predict_proba(X)
+    predicted = clf.predict(X)
+    index = np.searchsorted(clf.classes_, predicted)
+    assert np.all(index < len(clf.classes_)), "a prediction is not a class"
+    np.testing.assert_array_equal(clf.classes_[index], predicted)
+    most = proba.max(axis=1)
+    np.testing.assert_array_equal(proba[np.arange(len(predicted)), index], most)
 
 
 def fit_quietly(estimator, *args, method="fit"):

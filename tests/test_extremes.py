@@ -11,6 +11,11 @@ import warnings
 
 import numpy as np
 import pytest
+from _models import assert_finite_autoencoder, assert_predicts_the_most_probable_class
+
+# Under the names the L-BFGS driver tests below use.
+from _models import autoencoder_loss as _objective_at_fitted_weights
+from _models import fit_quietly as _fit_quietly
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_sae import (
@@ -20,7 +25,7 @@ from sklearn_sae import (
     StackedSparseAutoencoderClassifier,
     ZCAWhitener,
 )
-from sklearn_sae._objective import ParameterLayout, SparseAutoencoderObjective
+from sklearn_sae._objective import ParameterLayout
 from sklearn_sae._optimize import minimize_lbfgs
 
 RNG = np.random.RandomState(0)
@@ -28,27 +33,15 @@ X01 = RNG.uniform(size=(40, 6))
 Y = np.arange(40) % 2
 DTYPES = [np.float64, np.float32]
 
-
-def _fit_quietly(estimator, X, y=None):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.filterwarnings("ignore", "SparseAutoencoder reconstructs", UserWarning)
-        return estimator.fit(X, y)
+# Data outside [0, 1] for a sigmoid decoder, on purpose.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:SparseAutoencoder reconstructs:UserWarning"
+)
 
 
 def _assert_finite_autoencoder(sae, X, sigmoid_decoder):
     """Weights, loss, codes and reconstructions finite; sigmoid outputs in [0, 1]."""
-    for name in (
-        "components_",
-        "decoder_components_",
-        "intercept_hidden_",
-        "intercept_visible_",
-    ):
-        assert np.all(np.isfinite(getattr(sae, name))), name
-    assert math.isfinite(sae.loss_)
-    assert np.all(np.isfinite(sae.loss_curve_))
-    # The driver keeps the best point it saw.
-    assert sae.loss_ <= min(sae.loss_curve_)
+    assert_finite_autoencoder(sae)
     H = sae.transform(X)
     assert np.all(np.isfinite(H))
     X_hat = sae.inverse_transform(H)
@@ -87,7 +80,7 @@ def _assert_finite_classifier(clf, X):
     assert np.all(np.isfinite(log_proba))
     assert np.all(log_proba <= 0)
     assert np.all(np.isfinite(clf.decision_function(X)))
-    assert set(clf.predict(X)) <= set(clf.classes_)
+    assert_predicts_the_most_probable_class(clf, X)
 
 
 # --- extreme hyperparameters -------------------------------------------------
@@ -362,24 +355,6 @@ def _spy_on(monkeypatch, transform=None):
 
     monkeypatch.setattr(SparseAutoencoder, "_make_objective", spied)
     return losses
-
-
-def _objective_at_fitted_weights(sae, X):
-    layout = ParameterLayout(X.shape[1], sae.n_components, sae.tied_weights)
-    theta = layout.pack(
-        sae.components_,
-        sae.decoder_components_,
-        sae.intercept_hidden_,
-        sae.intercept_visible_,
-    )
-    with SparseAutoencoderObjective(
-        X,
-        sae.n_components,
-        decoder=sae.decoder,
-        tied_weights=sae.tied_weights,
-        **sae._objective_params(),
-    ) as objective:
-        return objective(theta)[0]
 
 
 def test_line_search_failure_keeps_the_best_parameters(monkeypatch):
