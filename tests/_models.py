@@ -111,6 +111,15 @@ AUTOENCODER_ATTRIBUTES = (
 )
 
 
+ZCA_ATTRIBUTES = (
+    "mean_",
+    "components_",
+    "explained_variance_",
+    "whitening_",
+    "dewhitening_",
+)
+
+
 def assert_finite_autoencoder(sae):
     """Finite weights, ``loss_`` and ``loss_curve_``; ``loss_`` the lowest seen.
 

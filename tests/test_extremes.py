@@ -11,7 +11,11 @@ import warnings
 
 import numpy as np
 import pytest
-from _models import assert_finite_autoencoder, assert_predicts_the_most_probable_class
+from _models import (
+    AUTOENCODER_ATTRIBUTES,
+    assert_finite_autoencoder,
+    assert_predicts_the_most_probable_class,
+)
 
 # Under the names the L-BFGS driver tests below use.
 from _models import autoencoder_loss as _objective_at_fitted_weights
@@ -157,12 +161,7 @@ def test_warm_start_from_saturated_units_stays_finite(dtype, sparsity):
     sae = _fit_quietly(
         SparseAutoencoder(5, sparsity=sparsity, max_iter=10, random_state=0), X
     )
-    for name in (
-        "components_",
-        "decoder_components_",
-        "intercept_hidden_",
-        "intercept_visible_",
-    ):
+    for name in AUTOENCODER_ATTRIBUTES:
         setattr(sae, name, getattr(sae, name) * 1e3)
     H = sae.transform(X)
     assert np.all((H == 0) | (H == 1)) or np.mean((H < 1e-6) | (H > 1 - 1e-6)) > 0.9

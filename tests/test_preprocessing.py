@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
+from _models import ZCA_ATTRIBUTES
 from sklearn.datasets import load_sample_images
 from sklearn.feature_extraction.image import extract_patches_2d
 
@@ -139,13 +140,7 @@ def test_float32_is_preserved(correlated):
     X32 = correlated.astype(np.float32)
     zca32 = ZCAWhitener().fit(X32)
     zca64 = ZCAWhitener().fit(correlated)
-    for name in (
-        "mean_",
-        "components_",
-        "explained_variance_",
-        "whitening_",
-        "dewhitening_",
-    ):
+    for name in ZCA_ATTRIBUTES:
         assert getattr(zca32, name).dtype == np.float32
         assert getattr(zca64, name).dtype == np.float64
         np.testing.assert_allclose(

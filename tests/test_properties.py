@@ -51,6 +51,7 @@ import pytest
 import scipy.sparse as sp
 from _models import (
     AUTOENCODER_ATTRIBUTES,
+    ZCA_ATTRIBUTES,
     assert_finite_autoencoder,
     assert_predicts_the_most_probable_class,
     autoencoder_loss,
@@ -846,13 +847,6 @@ def test_classifier_layouts_give_the_same_model(memmap_dir, Xy, layout, decay, p
 # --------------------------------------------------------------------------
 # ZCAWhitener
 
-ZCA_ATTRIBUTES = [
-    "mean_",
-    "components_",
-    "explained_variance_",
-    "whitening_",
-    "dewhitening_",
-]
 epsilons = st.one_of(st.just(0.0), st.floats(0.0, 10.0))
 
 

@@ -6,7 +6,12 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _models import assert_search_picked_the_best, autoencoder_loss, fit_quietly
+from _models import (
+    AUTOENCODER_ATTRIBUTES,
+    assert_search_picked_the_best,
+    autoencoder_loss,
+    fit_quietly,
+)
 from scipy.special import expit
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
@@ -122,12 +127,7 @@ def test_float32_is_preserved_and_close_to_float64(small_X):
     params = dict(n_components=8, max_iter=10, random_state=0)
     sae64 = fit_quietly(SparseAutoencoder(**params), small_X)
     sae32 = fit_quietly(SparseAutoencoder(**params), small_X.astype(np.float32))
-    for name in (
-        "components_",
-        "decoder_components_",
-        "intercept_hidden_",
-        "intercept_visible_",
-    ):
+    for name in AUTOENCODER_ATTRIBUTES:
         assert getattr(sae32, name).dtype == np.float32
         assert getattr(sae64, name).dtype == np.float64
     H32 = sae32.transform(small_X.astype(np.float32))
