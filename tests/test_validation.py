@@ -10,14 +10,14 @@ fitted yet, and the bad input and parameters of ``normalize_patches``.
 
 import functools
 import re
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _models import fit_quietly
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
@@ -89,12 +89,10 @@ def test_every_public_estimator_is_covered():
 @pytest.fixture(scope="module")
 def fitted():
     """Each estimator fitted once on the tiny training set."""
-    models = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for name, estimator in ESTIMATORS.items():
-            models[name] = clone(estimator).fit(X_TRAIN, Y_TRAIN)
-    return models
+    return {
+        name: fit_quietly(clone(estimator), X_TRAIN, Y_TRAIN)
+        for name, estimator in ESTIMATORS.items()
+    }
 
 
 # --- bad X, for every method --------------------------------------------------
