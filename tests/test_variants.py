@@ -95,6 +95,7 @@ def test_linear_decoder_takes_real_valued_input_without_warning(digits):
     assert sae.score(X) > -0.5 * np.mean(np.sum((X - X.mean(axis=0)) ** 2, axis=1))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_sigmoid_decoder_still_warns_and_names_the_linear_decoder(digits):
     sae = SparseAutoencoder(n_components=3, max_iter=2)
     with pytest.warns(UserWarning, match='decoder="linear"'):
