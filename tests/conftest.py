@@ -1,13 +1,48 @@
-"""Shared fixtures and options.
+"""Shared fixtures and options, and a map of the test files.
 
-Where the MNIST IDX files are, when they are at hand, and ``--run-examples``,
-which runs the gallery's scripts (the documentation build runs them anyway).
+Each concern has one home:
+
+- test_validation.py: bad input, invalid parameters and unfitted models,
+  refused with errors that name the problem (every estimator, method and
+  parameter; normalize_patches).
+- test_persistence.py: pickle, joblib and skops.io round trips; memory over
+  repeated fits.
+- test_determinism.py: a fixed random_state gives bitwise-identical models
+  (refits, clones, any number of BLAS threads, parallel searches), another
+  seed another model; fitted models are safe to share between threads.
+- test_common.py: scikit-learn's estimator checks.
+- test_properties.py: hypothesis-generated shapes, dtypes, memory layouts and
+  parameters of every estimator.
+- test_extremes.py: extreme parameters and degenerate data give finite
+  models; the L-BFGS driver facing failed line searches and overflow.
+- test_optimize.py: the L-BFGS driver.
+- test_objective.py, test_objective_variants.py, test_finetune.py: the
+  autoencoder's objective, its switches, and the classifier's objective
+  (gradients against finite differences, losses against references);
+  test_objective_perf.py: their memory per evaluation.
+- test_rows.py: the row machinery both objectives share (chunks, blocks,
+  threads).
+- test_sparse_autoencoder.py, test_variants.py, test_stacked.py,
+  test_preprocessing.py: what each estimator learns and computes
+  (SparseAutoencoder; its options and KSparseAutoencoder; the stacks;
+  ZCAWhitener and normalize_patches).
+- test_patches.py, test_datasets.py, test_mnist.py, test_plotting.py,
+  test_main.py, test_scale_out.py: natural-image patches, the MNIST loader,
+  features on MNIST, the filter plots, the demo, dask and memmaps.
+- test_examples.py, test_readme.py: the gallery's scripts and the README.
+
+Shared by the files: _data.py (the digits and MNIST) and _models.py (every
+estimator, bitwise comparison, quiet fits, losses recomputed at the fitted
+weights). Below: where the MNIST IDX files are, when they are at hand, the
+digits, and ``--run-examples``, which runs the gallery's scripts (the
+documentation build runs them anyway).
 """
 
 import os
 from pathlib import Path
 
 import pytest
+from _data import digits as _digits
 
 from sklearn_sae.datasets import _IDX_FILES, MNIST_DIR_ENV
 
@@ -34,6 +69,12 @@ def mnist_dir():
             f"set {MNIST_DIR_ENV} to a folder holding them to run this test"
         )
     return MNIST_DIR
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """(X, y) of load_digits, X / 16 in [0, 1] (see _data.digits); not to modify."""
+    return _digits()
 
 
 def pytest_addoption(parser):

@@ -1,7 +1,8 @@
 """Reproducibility: a fixed random_state gives bitwise-identical models.
 
 Identical means equal bit for bit, not within a tolerance: every fitted array
-(same dtype, shape and bytes), ``loss_`` and ``loss_curve_``. It must hold
+(same dtype, shape and bytes), ``loss_`` and ``loss_curve_``; another seed
+gives another model. It must hold
 when the same instance is refitted, for a clone, whatever the number of BLAS
 threads (a worker process of ``GridSearchCV(n_jobs=2)`` runs with fewer than
 its parent), and so for a search run sequentially or in parallel. Fitted
@@ -13,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from _data import digits
 from _models import assert_identical, every_estimator, fit, fitted_attributes
 from sklearn.base import clone
-from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
@@ -33,23 +34,12 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 ESTIMATORS = every_estimator(n_components=32, max_iter=15)
 
 
-def digits(n_copies=4):
-    """load_digits / 16 and its mirror images: 7188 rows in [0, 1], 10 classes.
-
-    The images, flipped left-right, upside down, and both. Enough rows that
-    the objective splits them into several chunks (checked in
-    test_data_is_split_into_chunks).
-    """
-    X, y = load_digits(return_X_y=True)
-    images = (X / 16.0).reshape(-1, 8, 8)
-    copies = [images, images[:, :, ::-1], images[:, ::-1], images[:, ::-1, ::-1]]
-    X = np.vstack([images.reshape(-1, 64) for images in copies[:n_copies]])
-    return X, np.tile(y, n_copies)
-
-
 @pytest.fixture(scope="module")
 def data():
-    return digits()
+    """The digits and their mirror images: 7188 rows, enough that the
+    objective splits them into several chunks (checked in
+    test_data_is_split_into_chunks)."""
+    return digits(n_copies=4)
 
 
 def snapshot(estimator):
@@ -80,6 +70,20 @@ def test_fixed_random_state_gives_identical_models(name, data):
     assert_identical(fitted_attributes(estimator), first)
     other = fit(clone(ESTIMATORS[name]), X, y)
     assert_identical(fitted_attributes(other), first)
+
+    # Another seed, another model: the seed is used.
+    if "random_state" in estimator.get_params():
+        reseeded = fit(clone(ESTIMATORS[name]).set_params(random_state=1), X, y)
+        assert not np.allclose(first_weights(reseeded), first_weights(estimator))
+
+
+def first_weights(model):
+    """The weights of the first layer of a fitted model."""
+    if hasattr(model, "coefs_"):
+        return model.coefs_[0]
+    if hasattr(model, "autoencoders_"):
+        return model.autoencoders_[0].components_
+    return model.components_
 
 
 # The stacked models train each layer on the features of the layer below,

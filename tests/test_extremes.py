@@ -2,8 +2,8 @@
 
 Sparsity targets near 0 and 1, huge penalties, saturated hidden units, inputs
 of huge scale, constant data, a single sample or feature, many more hidden
-units than features; and the L-BFGS driver when the line search fails or the
-objective overflows at a trial point.
+units than features; and estimators whose line search fails or whose
+objective overflows at trial points (the driver itself: test_optimize.py).
 """
 
 import math
@@ -11,6 +11,13 @@ import warnings
 
 import numpy as np
 import pytest
+from _models import (
+    AUTOENCODER_ATTRIBUTES,
+    assert_finite_autoencoder,
+    assert_predicts_the_most_probable_class,
+    autoencoder_loss,
+    fit_quietly,
+)
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_sae import (
@@ -20,34 +27,22 @@ from sklearn_sae import (
     StackedSparseAutoencoderClassifier,
     ZCAWhitener,
 )
-from sklearn_sae._objective import ParameterLayout, SparseAutoencoderObjective
+from sklearn_sae._objective import ParameterLayout
 
 RNG = np.random.RandomState(0)
 X01 = RNG.uniform(size=(40, 6))
 Y = np.arange(40) % 2
 DTYPES = [np.float64, np.float32]
 
-
-def _fit_quietly(estimator, X, y=None):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.filterwarnings("ignore", "SparseAutoencoder reconstructs", UserWarning)
-        return estimator.fit(X, y)
+# Data outside [0, 1] for a sigmoid decoder, on purpose.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:SparseAutoencoder reconstructs:UserWarning"
+)
 
 
 def _assert_finite_autoencoder(sae, X, sigmoid_decoder):
     """Weights, loss, codes and reconstructions finite; sigmoid outputs in [0, 1]."""
-    for name in (
-        "components_",
-        "decoder_components_",
-        "intercept_hidden_",
-        "intercept_visible_",
-    ):
-        assert np.all(np.isfinite(getattr(sae, name))), name
-    assert math.isfinite(sae.loss_)
-    assert np.all(np.isfinite(sae.loss_curve_))
-    # The driver keeps the best point it saw.
-    assert sae.loss_ <= min(sae.loss_curve_)
+    assert_finite_autoencoder(sae)
     H = sae.transform(X)
     assert np.all(np.isfinite(H))
     X_hat = sae.inverse_transform(H)
@@ -86,7 +81,7 @@ def _assert_finite_classifier(clf, X):
     assert np.all(np.isfinite(log_proba))
     assert np.all(log_proba <= 0)
     assert np.all(np.isfinite(clf.decision_function(X)))
-    assert set(clf.predict(X)) <= set(clf.classes_)
+    assert_predicts_the_most_probable_class(clf, X)
 
 
 # --- extreme hyperparameters -------------------------------------------------
@@ -111,16 +106,16 @@ def _assert_finite_classifier(clf, X):
 )
 def test_extreme_hyperparameters_give_finite_models(params, dtype):
     X = X01.astype(dtype)
-    sae = _fit_quietly(SparseAutoencoder(5, max_iter=40, random_state=0, **params), X)
+    sae = fit_quietly(SparseAutoencoder(5, max_iter=40, random_state=0, **params), X)
     assert sae.components_.dtype == dtype
     _assert_finite_autoencoder(sae, X, sigmoid_decoder=sae.decoder == "sigmoid")
 
 
 def test_huge_weight_decay_shrinks_the_weights_to_zero():
-    sae = _fit_quietly(SparseAutoencoder(5, alpha=1e3, random_state=0), X01)
+    sae = fit_quietly(SparseAutoencoder(5, alpha=1e3, random_state=0), X01)
     _assert_finite_autoencoder(sae, X01, sigmoid_decoder=True)
     assert np.abs(sae.components_).max() < 1e-3
-    ksae = _fit_quietly(KSparseAutoencoder(5, k=2, alpha=1e3, random_state=0), X01)
+    ksae = fit_quietly(KSparseAutoencoder(5, k=2, alpha=1e3, random_state=0), X01)
     _assert_finite_autoencoder(ksae, X01 - X01.mean(axis=0), sigmoid_decoder=False)
     assert np.abs(ksae.components_).max() < 1e-3
 
@@ -128,7 +123,7 @@ def test_huge_weight_decay_shrinks_the_weights_to_zero():
 @pytest.mark.parametrize("rho", [1e-6, 1 - 1e-6])
 def test_sparsity_target_near_the_edges_is_approached(rho):
     # With a strong KL penalty the mean activations follow rho towards 0 or 1.
-    sae = _fit_quietly(
+    sae = fit_quietly(
         SparseAutoencoder(5, rho=rho, beta=30.0, max_iter=200, random_state=0), X01
     )
     H = _assert_finite_autoencoder(sae, X01, sigmoid_decoder=True)
@@ -146,10 +141,10 @@ def test_stacks_with_extreme_per_layer_parameters(dtype):
         "max_iter": 30,
         "random_state": 0,
     }
-    stack = _fit_quietly(StackedSparseAutoencoder((5, 3), **params), X)
+    stack = fit_quietly(StackedSparseAutoencoder((5, 3), **params), X)
     _assert_finite_stack(stack, X)
     clf = StackedSparseAutoencoderClassifier((5, 3), softmax_alpha=1e3, **params)
-    _assert_finite_classifier(_fit_quietly(clf, X, Y), X)
+    _assert_finite_classifier(fit_quietly(clf, X, Y), X)
 
 
 # --- saturated hidden units ----------------------------------------------------
@@ -160,20 +155,15 @@ def test_stacks_with_extreme_per_layer_parameters(dtype):
 def test_warm_start_from_saturated_units_stays_finite(dtype, sparsity):
     """Weights 1e3 times too large saturate every unit: sigmoids at exactly 0 or 1."""
     X = (X01 > 0.5).astype(dtype)
-    sae = _fit_quietly(
+    sae = fit_quietly(
         SparseAutoencoder(5, sparsity=sparsity, max_iter=10, random_state=0), X
     )
-    for name in (
-        "components_",
-        "decoder_components_",
-        "intercept_hidden_",
-        "intercept_visible_",
-    ):
+    for name in AUTOENCODER_ATTRIBUTES:
         setattr(sae, name, getattr(sae, name) * 1e3)
     H = sae.transform(X)
     assert np.all((H == 0) | (H == 1)) or np.mean((H < 1e-6) | (H > 1 - 1e-6)) > 0.9
     sae.set_params(warm_start=True, max_iter=50)
-    _fit_quietly(sae, X)
+    fit_quietly(sae, X)
     _assert_finite_autoencoder(sae, X, sigmoid_decoder=True)
 
 
@@ -207,7 +197,7 @@ def test_sigmoid_decoder_on_huge_inputs_is_finite(dtype):
 )
 def test_linear_decoder_on_inputs_scaled_by_1e6(estimator, dtype):
     X = ((X01 - 0.5) * 1e6).astype(dtype)
-    sae = _fit_quietly(estimator, X)
+    sae = fit_quietly(estimator, X)
     assert sae.components_.dtype == dtype
     _assert_finite_autoencoder(sae, X, sigmoid_decoder=False)
     # The reconstruction is of the scale of the input, not stuck at zero.
@@ -234,7 +224,7 @@ def test_whitening_inputs_scaled_by_1e6(dtype):
 def test_classifier_on_inputs_scaled_by_1e6():
     X = X01 * 1e6
     clf = StackedSparseAutoencoderClassifier((5,), max_iter=30, random_state=0)
-    _assert_finite_classifier(_fit_quietly(clf, X, Y), X)
+    _assert_finite_classifier(fit_quietly(clf, X, Y), X)
 
 
 def test_overflow_at_the_starting_point_is_a_clear_error():
@@ -250,7 +240,7 @@ def test_overflow_at_the_starting_point_is_a_clear_error():
     assert not hasattr(sae, "components_")
     # The same data in float64 do not overflow.
     _assert_finite_autoencoder(
-        _fit_quietly(sae, X.astype(np.float64)),
+        fit_quietly(sae, X.astype(np.float64)),
         X.astype(np.float64),
         sigmoid_decoder=False,
     )
@@ -283,7 +273,7 @@ DEGENERATE = {
 )
 def test_degenerate_data_give_finite_autoencoders(estimator, data, dtype):
     X = DEGENERATE[data].astype(dtype)
-    sae = _fit_quietly(estimator, X)
+    sae = fit_quietly(estimator, X)
     H = _assert_finite_autoencoder(sae, X, sigmoid_decoder=sae._decoder == "sigmoid")
     assert H.shape == (X.shape[0], sae.n_components)
 
@@ -292,7 +282,7 @@ def test_degenerate_data_give_finite_autoencoders(estimator, data, dtype):
 @pytest.mark.parametrize("data", list(DEGENERATE))
 def test_degenerate_data_give_finite_stacks(data, dtype):
     X = DEGENERATE[data].astype(dtype)
-    stack = _fit_quietly(StackedSparseAutoencoder((20, 3), max_iter=20), X)
+    stack = fit_quietly(StackedSparseAutoencoder((20, 3), max_iter=20), X)
     _assert_finite_stack(stack, X)
 
 
@@ -303,25 +293,25 @@ def test_degenerate_data_give_finite_stacks(data, dtype):
 def test_degenerate_data_give_finite_classifiers(data, dtype):
     X = DEGENERATE[data].astype(dtype)
     clf = StackedSparseAutoencoderClassifier((20, 3), max_iter=20, random_state=0)
-    _assert_finite_classifier(_fit_quietly(clf, X, Y), X)
+    _assert_finite_classifier(fit_quietly(clf, X, Y), X)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_classifier_on_one_sample_per_class(dtype):
     X = X01[:2].astype(dtype)
     clf = StackedSparseAutoencoderClassifier((4,), max_iter=50, random_state=0)
-    _assert_finite_classifier(_fit_quietly(clf, X, [3, 7]), X)
+    _assert_finite_classifier(fit_quietly(clf, X, [3, 7]), X)
     np.testing.assert_array_equal(clf.predict(X), [3, 7])
 
 
 def test_constant_data_give_constant_codes_and_uninformative_probabilities():
     X = np.full((40, 6), 0.3)
-    sae = _fit_quietly(SparseAutoencoder(5, max_iter=100, random_state=0), X)
+    sae = fit_quietly(SparseAutoencoder(5, max_iter=100, random_state=0), X)
     H = sae.transform(X)
     np.testing.assert_allclose(H, H[:1].repeat(40, axis=0))
     np.testing.assert_allclose(sae.inverse_transform(H), X, atol=1e-3)
     clf = StackedSparseAutoencoderClassifier((4,), max_iter=50, random_state=0)
-    proba = _fit_quietly(clf, X, Y).predict_proba(X)
+    proba = fit_quietly(clf, X, Y).predict_proba(X)
     # Half the samples of each class, nothing to tell them apart.
     np.testing.assert_allclose(proba, 0.5, atol=1e-3)
 
@@ -363,24 +353,6 @@ def _spy_on(monkeypatch, transform=None):
     return losses
 
 
-def _objective_at_fitted_weights(sae, X):
-    layout = ParameterLayout(X.shape[1], sae.n_components, sae.tied_weights)
-    theta = layout.pack(
-        sae.components_,
-        sae.decoder_components_,
-        sae.intercept_hidden_,
-        sae.intercept_visible_,
-    )
-    with SparseAutoencoderObjective(
-        X,
-        sae.n_components,
-        decoder=sae.decoder,
-        tied_weights=sae.tied_weights,
-        **sae._objective_params(),
-    ) as objective:
-        return objective(theta)[0]
-
-
 def test_line_search_failure_keeps_the_best_parameters(monkeypatch):
     """On these saturated units the line search fails (scipy's ABNORMAL stop).
 
@@ -400,7 +372,7 @@ def test_line_search_failure_keeps_the_best_parameters(monkeypatch):
         sae.fit(X)
     _assert_finite_autoencoder(sae, X, sigmoid_decoder=False)
     assert sae.loss_ == min(losses)
-    assert sae.loss_ == _objective_at_fitted_weights(sae, X)
+    assert sae.loss_ == autoencoder_loss(sae, X)
     # The trial points after the last iterate were worse.
     assert max(losses[-3:]) > sae.loss_
 
@@ -419,7 +391,7 @@ def test_non_descent_gradient_keeps_the_starting_point(monkeypatch):
         return loss, -grad
 
     losses = _spy_on(monkeypatch, flip)
-    sae = _fit_quietly(SparseAutoencoder(4, max_iter=50, random_state=0), X01)
+    sae = fit_quietly(SparseAutoencoder(4, max_iter=50, random_state=0), X01)
     _assert_finite_autoencoder(sae, X01, sigmoid_decoder=True)
     assert len(losses) > 5
     assert sae.loss_ == min(losses) == losses[0]
@@ -449,7 +421,7 @@ def test_objective_overflowing_at_trial_points(monkeypatch, bad):
         return loss, grad
 
     losses = _spy_on(monkeypatch, overflow)
-    sae = _fit_quietly(SparseAutoencoder(5, max_iter=100, random_state=0), X01)
+    sae = fit_quietly(SparseAutoencoder(5, max_iter=100, random_state=0), X01)
     assert not all(map(math.isfinite, losses)), "no trial point overflowed"
     _assert_finite_autoencoder(sae, X01, sigmoid_decoder=True)
     assert sae.loss_ == min(loss for loss in losses if math.isfinite(loss))

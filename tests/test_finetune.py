@@ -122,53 +122,6 @@ def test_softmax_stage_is_multinomial_log_loss_plus_decay():
     assert loss == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize("n_chunks", [1, 2, 4])
-def test_blocks_and_chunks_change_the_result_only_by_rounding(monkeypatch, n_chunks):
-    X, y, layout, theta = _random_problem(50, (6, 5, 4, 3), seed=4)
-    loss, grad = ClassifierObjective(X, y, layout.layer_sizes, alpha=1e-3, n_chunks=1)(
-        theta
-    )
-    monkeypatch.setattr(_rows, "_BLOCK_BYTES", 7 * 6 * 8)  # blocks of 7 rows
-    with ClassifierObjective(
-        X, y, layout.layer_sizes, alpha=1e-3, n_chunks=n_chunks
-    ) as blocked:
-        assert blocked.rows.block_rows == 7
-        assert blocked.rows.n_chunks == n_chunks
-        loss_b, grad_b = blocked(theta)
-        loss_c, grad_c = blocked(theta)
-    assert loss_b == pytest.approx(loss, rel=1e-13)
-    np.testing.assert_allclose(grad_b, grad, rtol=1e-12, atol=1e-15)
-    assert loss_c == loss_b
-    np.testing.assert_array_equal(grad_c, grad_b)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_the_number_of_threads_does_not_change_a_bit(monkeypatch, dtype):
-    X, y, layout, theta = _random_problem(83, (6, 5, 4, 3), seed=6)
-    X = X.astype(dtype)
-    monkeypatch.setattr(_rows, "_BLOCK_BYTES", 7 * 6 * 8)
-    results = []
-    for n_threads in (1, 2, 5):
-        with ClassifierObjective(
-            X, y, layout.layer_sizes, alpha=1e-3, n_chunks=5, n_threads=n_threads
-        ) as objective:
-            assert objective.rows.n_threads == n_threads
-            results.append(objective(theta))
-    for loss, grad in results[1:]:
-        assert loss == results[0][0]
-        np.testing.assert_array_equal(grad, results[0][1])
-
-
-def test_chunks_depend_on_the_problem_threads_on_blas():
-    small = ClassifierObjective(np.zeros((40, 10)), np.zeros(40), (10, 8, 3), alpha=0)
-    assert (small.rows.n_chunks, small.rows.n_threads) == (1, 1)
-    with ClassifierObjective(
-        np.zeros((20_000, 64)), np.zeros(20_000), (64, 400, 10), alpha=0
-    ) as large:
-        assert large.rows.n_chunks == _rows._MAX_CHUNKS
-        assert large.rows.n_threads == min(_rows.default_n_threads(), _rows._MAX_CHUNKS)
-
-
 def test_float32_objective_is_close_to_float64():
     X, y, layout, theta = _random_problem(40, (10, 6, 5, 4), seed=5)
     loss64, grad64 = ClassifierObjective(X, y, layout.layer_sizes, alpha=1e-3)(theta)

@@ -12,14 +12,18 @@ from sklearn_sae.__main__ import main
 
 def test_demo_prints_both_accuracies_and_saves_the_filters(capsys, tmp_path):
     image = tmp_path / "filters.png"
-    main(["--n-components", "30", "--max-iter", "30", "--filters", str(image)])
+    gain = main(["--n-components", "30", "--max-iter", "30", "--filters", str(image)])
     out = capsys.readouterr().out
     accuracies = [float(a) for a in re.findall(r"accuracy (\d\.\d{4})", out)]
     assert len(accuracies) == 2
     assert "raw pixels -> LogisticRegression" in out
     assert "SparseAutoencoder(30) -> LogisticRegression" in out
     assert all(0.8 < a <= 1.0 for a in accuracies)
-    assert re.search(r"[+-]\d+\.\d\d points", out)
+    # The gain printed and returned is that of the features over the pixels,
+    # in points (to the rounding of the printed accuracies).
+    printed = float(re.search(r"([+-]\d+\.\d\d) points", out).group(1))
+    assert printed == pytest.approx(gain, abs=0.005)
+    assert gain == pytest.approx(100 * (accuracies[1] - accuracies[0]), abs=0.011)
     if importlib.util.find_spec("matplotlib") is not None:
         assert f"filters saved to {image}" in out
         assert image.read_bytes().startswith(b"\x89PNG")
@@ -67,4 +71,5 @@ def test_demo_on_mnist_uses_the_tutorial_settings(mnist_dir, capsys):
     out = capsys.readouterr().out
     assert "MNIST (float32): 500 training and 10000 test samples, 784 features" in out
     assert "rho=0.1, beta=3, alpha=0.003" in out
-    assert isinstance(gain, float)
+    printed = float(re.search(r"([+-]\d+\.\d\d) points", out).group(1))
+    assert printed == pytest.approx(gain, abs=0.005)

@@ -5,22 +5,19 @@ the tests are skipped when they are not found. The full-size comparison is
 ``benchmarks/bench_mnist_pipeline.py``.
 """
 
-import warnings
-
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
+from _data import mnist_split
+from _models import fit_quietly
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from sklearn_sae import SparseAutoencoder
-from sklearn_sae.datasets import N_TRAIN, load_mnist
 
 
 @pytest.fixture(scope="module")
 def mnist(mnist_dir):
-    X, y = load_mnist(mnist_dir, return_X_y=True, dtype=np.float32)
-    return X[:3000], y[:3000], X[N_TRAIN : N_TRAIN + 5000], y[N_TRAIN : N_TRAIN + 5000]
+    return mnist_split(mnist_dir, n_train=3000, n_test=5000)
 
 
 def test_sae_features_beat_raw_pixels(mnist):
@@ -32,9 +29,7 @@ def test_sae_features_beat_raw_pixels(mnist):
             ("clf", LogisticRegression(max_iter=1000)),
         ]
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        pipe.fit(X_train, y_train)
+    fit_quietly(pipe, X_train, y_train)
     sae = pipe["sae"]
     assert sae.components_.dtype == np.float32
     raw_accuracy = raw.score(X_test, y_test)

@@ -327,19 +327,3 @@ def test_keep_top_k_keeps_the_k_largest_of_each_row(k, monkeypatch):
     assert np.all((kept != 0).sum(axis=1) == min(k, 9))
     threshold = np.sort(inputs, axis=1)[:, [-min(k, 9)]]
     np.testing.assert_array_equal(kept, np.where(inputs >= threshold, inputs, 0.0))
-
-
-@pytest.mark.parametrize("n_chunks", [2, 3])
-def test_variants_do_not_depend_on_blocks_or_chunks(n_chunks, monkeypatch):
-    rng = np.random.RandomState(9)
-    X = rng.uniform(size=(40, 7))
-    mask = masking_noise(40, 7, 0.3, rng)
-    theta = _random_point(ParameterLayout(7, 5, tied_weights=True), rng)
-    params = dict(decoder="linear", tied_weights=True, input_mask=mask, alpha=1e-3)
-    loss, grad = SparseAutoencoderObjective(X, 5, k=2, n_chunks=1, **params)(theta)
-    monkeypatch.setattr(_rows, "_BLOCK_BYTES", 6 * 7 * 8)
-    with SparseAutoencoderObjective(X, 5, k=2, n_chunks=n_chunks, **params) as blocked:
-        assert blocked.rows.n_chunks == n_chunks
-        loss_b, grad_b = blocked(theta)
-    assert loss_b == pytest.approx(loss, rel=1e-13)
-    np.testing.assert_allclose(grad_b, grad, rtol=1e-12, atol=1e-15)

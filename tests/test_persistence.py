@@ -14,11 +14,10 @@ import tracemalloc
 import warnings
 
 import joblib
-import numpy as np
 import pytest
+from _data import digits
 from _models import assert_identical, every_estimator, fit
 from sklearn.base import clone
-from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_sae import (
@@ -35,8 +34,8 @@ ESTIMATORS = every_estimator(n_components=16, max_iter=10)
 
 @pytest.fixture(scope="module")
 def data():
-    X, y = load_digits(return_X_y=True)
-    return X[:600] / 16.0, y[:600]
+    X, y = digits()
+    return X[:600], y[:600]
 
 
 @pytest.fixture(scope="module")
@@ -192,9 +191,9 @@ def _growth_over_fits(make, n_warm_up, n_fits):
 
 
 def test_repeated_fits_do_not_grow_memory():
-    X, _ = load_digits(return_X_y=True)
-    # Four copies: enough rows that the objective splits them into chunks.
-    X = np.tile(X / 16.0, (4, 1))
+    # The images and three mirror images: enough rows that the objective
+    # splits them into chunks.
+    X, _ = digits(n_copies=4)
 
     def make():
         SparseAutoencoder(n_components=32, max_iter=5, random_state=0).fit(X)
@@ -215,8 +214,7 @@ def test_repeated_fits_do_not_grow_memory():
 
 
 def test_repeated_fits_of_the_stacked_classifier_do_not_grow_memory():
-    X, y = load_digits(return_X_y=True)
-    X = X / 16.0
+    X, y = digits()
 
     def make():
         StackedSparseAutoencoderClassifier((32, 16), max_iter=5, random_state=0).fit(

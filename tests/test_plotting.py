@@ -1,11 +1,9 @@
 """FilterDisplay and tile_filters, drawn with matplotlib's Agg backend."""
 
-import warnings
-
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from _models import fit_quietly
+from sklearn.exceptions import NotFittedError
 
 from sklearn_sae import KSparseAutoencoder, SparseAutoencoder, ZCAWhitener
 from sklearn_sae.plotting import FilterDisplay, tile_filters
@@ -22,17 +20,15 @@ def _close_figures():
 
 
 @pytest.fixture(scope="module")
-def digits():
-    return load_digits().data / 16.0
+def images(digits):
+    """The digits' pixels, without the labels."""
+    return digits[0]
 
 
 @pytest.fixture(scope="module")
-def fitted(digits):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return SparseAutoencoder(n_components=10, max_iter=20, random_state=0).fit(
-            digits
-        )
+def fitted(images):
+    sae = SparseAutoencoder(n_components=10, max_iter=20, random_state=0)
+    return fit_quietly(sae, images)
 
 
 def _tile(mosaic, index, n_cols, height, width, border=1):
@@ -113,13 +109,12 @@ def test_from_estimator_draws_on_given_axes(fitted):
     assert display.image_.get_cmap().name == "viridis"
 
 
-def test_whitening_maps_the_filters_back_to_image_space(digits):
-    zca = ZCAWhitener(epsilon=0.1).fit(digits)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        sae = SparseAutoencoder(
-            n_components=6, decoder="linear", max_iter=10, random_state=0
-        ).fit(zca.transform(digits))
+def test_whitening_maps_the_filters_back_to_image_space(images):
+    zca = ZCAWhitener(epsilon=0.1).fit(images)
+    sae = SparseAutoencoder(
+        n_components=6, decoder="linear", max_iter=10, random_state=0
+    )
+    fit_quietly(sae, zca.transform(images))
     for whitening in (zca, zca.whitening_):
         display = FilterDisplay.from_estimator(
             sae, image_shape=(8, 8), whitening=whitening
@@ -139,11 +134,9 @@ def test_unfitted_estimator_is_refused():
         FilterDisplay.from_estimator(SparseAutoencoder(), image_shape=(8, 8))
 
 
-def test_any_autoencoder_with_components(digits):
+def test_any_autoencoder_with_components(images):
     ksae = KSparseAutoencoder(n_components=9, k=3, max_iter=5, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        ksae.fit(digits)
+    fit_quietly(ksae, images)
     display = FilterDisplay.from_estimator(ksae, image_shape=(8, 8))
     assert display.mosaic_.shape == (3 * 9 + 1, 3 * 9 + 1)
 

@@ -29,9 +29,10 @@ so CI sees the same cases on every run):
 Properties: ``fit`` gives finite weights, ``loss_`` and ``loss_curve_``;
 ``loss_`` is the objective recomputed from the fitted attributes (bitwise in
 float64; in float32 up to the rounding of the stored weights in the weight
-decay), per layer for the stacks and for the classifier's final stage;
-transform, inverse_transform, predict_proba, decision_function and predict
-give finite values in range, in the package's dtypes; every dense layout
+decay), with the masking noise the fit recorded, per layer for the stacks and
+for the classifier's final stage; transform, inverse_transform, predict_proba,
+decision_function and predict give finite values in range, in the package's
+dtypes, and predict a class of highest probability; every dense layout
 gives bitwise the C-ordered copy's model (except ZCAWhitener on Fortran
 order: to rounding), sparse input the dense model's objective to rounding,
 and the same fit where that is well conditioned (float64 with weight decay,
@@ -48,10 +49,19 @@ import tempfile
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _models import (
+    AUTOENCODER_ATTRIBUTES,
+    ZCA_ATTRIBUTES,
+    assert_finite_autoencoder,
+    assert_predicts_the_most_probable_class,
+    autoencoder_loss,
+    classifier_loss,
+    recorded_masks,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 from threadpoolctl import threadpool_limits
 
 from sklearn_sae import (
@@ -60,12 +70,6 @@ from sklearn_sae import (
     StackedSparseAutoencoder,
     StackedSparseAutoencoderClassifier,
     ZCAWhitener,
-)
-from sklearn_sae._finetune import ClassifierObjective, NetworkLayout
-from sklearn_sae._objective import (
-    ParameterLayout,
-    SparseAutoencoderObjective,
-    masking_noise,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -274,19 +278,6 @@ def labels(draw, n_samples):
     return np.asarray(y)
 
 
-def assert_finite_autoencoder(est):
-    for name in (
-        "components_",
-        "decoder_components_",
-        "intercept_hidden_",
-        "intercept_visible_",
-    ):
-        assert np.all(np.isfinite(getattr(est, name))), name
-    assert np.isfinite(est.loss_)
-    assert np.all(np.isfinite(est.loss_curve_))
-    assert len(est.loss_curve_) == est.n_iter_ >= 1
-
-
 def float32_decay_slack(alpha, weights, dtype):
     """How far the decay term may move when the weights are rounded to float32.
 
@@ -305,45 +296,27 @@ def float32_decay_slack(alpha, weights, dtype):
     return alpha * FLOAT32_EPS * squares
 
 
-def autoencoder_objective_loss(X, est, *, params, first_fit):
+OBJECTIVE_OPTIONS = (
+    "n_components",
+    "rho",
+    "beta",
+    "alpha",
+    "decoder",
+    "sparsity",
+    "tied_weights",
+    "k",
+)
+
+
+def objective_loss(X, est, params, input_mask=None):
     """``loss_`` recomputed from the fitted attributes of ``est``.
 
-    ``params`` are the options of the objective; the masking noise is drawn
-    as ``fit`` draws it: from ``random_state`` right after the initial
-    weights (which a warm start does not draw).
+    The objective's options are taken from the drawn ``params`` (those
+    missing there from the estimator); ``input_mask`` is the masking noise
+    the fit trained with, recorded by :func:`recorded_masks`.
     """
-    X = check_array(X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C")
-    n_components = params["n_components"]
-    tied = params["tied_weights"]
-    layout = ParameterLayout(X.shape[1], n_components, tied)
-    mask = None
-    if params.get("corruption", 0):
-        random_state = check_random_state(params["random_state"])
-        if first_fit:
-            layout.initialize(random_state)
-        mask = masking_noise(*X.shape, params["corruption"], random_state)
-    theta = layout.pack(
-        est.components_,
-        None if tied else est.decoder_components_,
-        est.intercept_hidden_,
-        est.intercept_visible_,
-    )
-    objective = SparseAutoencoderObjective(
-        X,
-        n_components,
-        rho=params.get("rho", 0.1),
-        beta=params.get("beta", 0.0),
-        alpha=params["alpha"],
-        decoder=params["decoder"],
-        sparsity=params.get("sparsity", "kl"),
-        tied_weights=tied,
-        input_mask=mask,
-        k=params.get("k"),
-    )
-    # As in fit (minimize_lbfgs), with single-threaded BLAS.
-    with threadpool_limits(limits=1, user_api="blas"), objective:
-        loss, _ = objective(theta)
-    return loss
+    options = {name: params[name] for name in OBJECTIVE_OPTIONS if name in params}
+    return autoencoder_loss(est, X, input_mask=input_mask, **options)
 
 
 def assert_loss_is_objective(loss, est, alpha, weights, dtype):
@@ -373,14 +346,6 @@ def fit_autoencoder(cls, X, params):
         if not params.get("corruption"):
             assert est.loss_ <= first_loss + slack
     return est
-
-
-AUTOENCODER_ATTRIBUTES = [
-    "components_",
-    "decoder_components_",
-    "intercept_hidden_",
-    "intercept_visible_",
-]
 
 
 def assert_bitwise_same_autoencoder(est, ref, dtype):
@@ -452,10 +417,13 @@ def autoencoder_scale(X, est):
     )
 
 
-def assert_sparse_autoencoder_matches_dense(est, ref, X_sparse, params, dtype):
-    """The sparse fit ``est`` is the dense fit ``ref`` up to rounding."""
+def assert_sparse_autoencoder_matches_dense(
+    est, ref, X_sparse, params, dtype, input_mask=None
+):
+    """The sparse fit ``est`` is the dense fit ``ref`` (with ``input_mask``)
+    up to rounding."""
     # The same objective: the dense model's loss, recomputed on sparse input.
-    loss = autoencoder_objective_loss(X_sparse, ref, params=params, first_fit=True)
+    loss = objective_loss(X_sparse, ref, params, input_mask)
     weights = [ref.components_]
     if not params["tied_weights"]:
         weights.append(ref.decoder_components_)
@@ -489,12 +457,12 @@ def test_sparse_autoencoder_fit_is_finite_and_loss_is_the_objective(
 ):
     """Finite fit; ``loss_`` is the objective at the fitted attributes."""
     X_in = as_layout(X, layout, memmap_dir)
-    est = fit_autoencoder(SparseAutoencoder, X_in, params)
+    with recorded_masks() as masks:
+        est = fit_autoencoder(SparseAutoencoder, X_in, params)
     dtype = fit_dtype(X)
     assert est.components_.dtype == dtype
-    loss = autoencoder_objective_loss(
-        X_in, est, params=params, first_fit=not params["warm_start"]
-    )
+    # The mask of the last fit (a warm start draws another one).
+    loss = objective_loss(X_in, est, params, masks[-1])
     weights = [est.components_]
     if not params["tied_weights"]:
         weights.append(est.decoder_components_)
@@ -541,13 +509,19 @@ def test_sparse_autoencoder_layouts_give_the_same_model(
 ):
     """Dense layouts: bitwise the C-ordered copy's model; sparse: to rounding."""
     params = with_decay({**params, "warm_start": False}, decay)
-    ref = SparseAutoencoder(**params).fit(np.ascontiguousarray(X))
     X_in = as_layout(X, layout, memmap_dir)
-    est = SparseAutoencoder(**params).fit(X_in)
+    with recorded_masks() as masks:
+        ref = SparseAutoencoder(**params).fit(np.ascontiguousarray(X))
+        est = SparseAutoencoder(**params).fit(X_in)
+    # The masking noise does not depend on the layout either.
+    if params["corruption"]:
+        np.testing.assert_array_equal(masks[1], masks[0])
     if layout in DENSE_LAYOUTS:
         assert_bitwise_same_autoencoder(est, ref, fit_dtype(X))
     else:
-        assert_sparse_autoencoder_matches_dense(est, ref, X_in, params, fit_dtype(X))
+        assert_sparse_autoencoder_matches_dense(
+            est, ref, X_in, params, fit_dtype(X), input_mask=masks[0]
+        )
 
 
 # --------------------------------------------------------------------------
@@ -571,12 +545,7 @@ def test_k_sparse_fit_is_finite_and_loss_is_the_objective(
     est = fit_autoencoder(KSparseAutoencoder, X_in, params)
     assert est.decoder_components_ is est.components_
     dtype = fit_dtype(X)
-    loss = autoencoder_objective_loss(
-        X_in,
-        est,
-        params=k_sparse_objective_params(params),
-        first_fit=not params["warm_start"],
-    )
+    loss = objective_loss(X_in, est, k_sparse_objective_params(params))
     assert_loss_is_objective(loss, est, params["alpha"], [est.components_], dtype)
 
 
@@ -653,7 +622,7 @@ def assert_layers_losses_are_their_objectives(est, X_in, params):
             "tied_weights": False,
             "decoder": "sigmoid",
         }
-        loss = autoencoder_objective_loss(H, sae, params=layer_params, first_fit=True)
+        loss = objective_loss(H, sae, layer_params)
         weights = [sae.components_, sae.decoder_components_]
         assert_loss_is_objective(loss, sae, layer["alpha"], weights, dtype)
         with threadpool_limits(limits=1, user_api="blas"):  # as in fit
@@ -736,7 +705,7 @@ def assert_same_stack(est, ref, X_in, layout, params, dtype):
         "tied_weights": False,
         "decoder": "sigmoid",
     }
-    loss = autoencoder_objective_loss(X_in, first, params=first_params, first_fit=True)
+    loss = objective_loss(X_in, first, first_params)
     slack = float32_decay_slack(
         layers[0]["alpha"], [first.components_, first.decoder_components_], dtype
     )
@@ -761,37 +730,14 @@ def classification_data(draw):
 
 
 def classifier_objective_loss(est, X_in, y, params):
-    """The classifier's ``loss_`` recomputed from its fitted attributes.
-
-    With fine-tuning it is the objective of the whole network on X, only the
-    softmax weights decayed; without, that of the softmax layer on the top
-    features of the pre-trained layers.
-    """
-    X = check_array(
-        X_in, accept_sparse="csr", dtype=(np.float64, np.float32), order="C"
+    """The classifier's ``loss_`` recomputed from its fitted attributes."""
+    return classifier_loss(
+        est,
+        X_in,
+        y,
+        fine_tune=params["fine_tune"],
+        softmax_alpha=params["softmax_alpha"],
     )
-    _, y_index = np.unique(y, return_inverse=True)
-    n_classes = len(est.classes_)
-    if params["fine_tune"]:
-        weights = [W.T for W in est.coefs_]
-        sizes = (X.shape[1], *(W.shape[0] for W in weights))
-        alpha = [0.0] * (len(weights) - 1) + [params["softmax_alpha"]]
-        features = X
-    else:
-        weights = [est.coefs_[-1].T]
-        sizes = (weights[0].shape[1], n_classes)
-        alpha = params["softmax_alpha"]
-        features = X
-        # As fit computes the features between stages, with one BLAS thread.
-        with threadpool_limits(limits=1, user_api="blas"):
-            for sae in est.autoencoders_:
-                features = sae.transform(features)
-    biases = est.intercepts_ if params["fine_tune"] else est.intercepts_[-1:]
-    theta = NetworkLayout(sizes).pack(weights, biases)
-    objective = ClassifierObjective(features, y_index, sizes, alpha=alpha)
-    with threadpool_limits(limits=1, user_api="blas"), objective:
-        loss, _ = objective(theta)
-    return loss
 
 
 @cases(25)
@@ -850,7 +796,7 @@ def test_classifier_outputs(memmap_dir, data, Xy, params):
 
     predicted = est.predict(X_in)
     assert predicted.shape == (n,)
-    assert np.all(np.isin(predicted, classes))
+    assert_predicts_the_most_probable_class(est, X_in)
 
 
 @cases(20)
@@ -901,13 +847,6 @@ def test_classifier_layouts_give_the_same_model(memmap_dir, Xy, layout, decay, p
 # --------------------------------------------------------------------------
 # ZCAWhitener
 
-ZCA_ATTRIBUTES = [
-    "mean_",
-    "components_",
-    "explained_variance_",
-    "whitening_",
-    "dewhitening_",
-]
 epsilons = st.one_of(st.just(0.0), st.floats(0.0, 10.0))
 
 

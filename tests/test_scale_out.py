@@ -8,12 +8,13 @@
   fitted on the in-memory array.
 """
 
+import re
 import tracemalloc
 
 import joblib
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
+from _data import digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
@@ -44,8 +45,7 @@ def test_grid_search_on_a_dask_cluster_matches_sequential_search():
         "dask.distributed",
         reason="dask.distributed is not installed (the 'dask' extra)",
     )
-    X, y = load_digits(return_X_y=True)
-    X = X / 16.0
+    X, y = digits()
 
     sequential = _search().fit(X, y)
     with (
@@ -62,11 +62,16 @@ def test_grid_search_on_a_dask_cluster_matches_sequential_search():
         on_dask = _search().fit(X, y)
         workers = set(client.scheduler_info()["workers"])
 
-    # The candidates' fits did run as tasks on the cluster's workers: 4
-    # candidates times 3 folds (joblib may batch several fits into one task).
+    # Every fit of the search ran as a task on the cluster: 4 candidates
+    # times 3 folds (joblib may batch several fits into one task, and names
+    # the task after the number of calls it holds).
     assert len(workers) == 2
-    assert len(tasks.data) >= 2
-    assert {task["worker"] for task in tasks.data} <= workers
+    calls = [
+        re.match(r"batch_of__fit_and_score_(\d+)_calls-", task["key"])
+        for task in tasks.data
+    ]
+    assert all(calls), [task["key"] for task in tasks.data]
+    assert sum(int(match.group(1)) for match in calls) == 4 * 3
     keys = ["mean_test_score"] + [f"split{i}_test_score" for i in range(3)]
     for key in keys:
         assert on_dask.cv_results_[key].tolist() == sequential.cv_results_[key].tolist()

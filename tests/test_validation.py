@@ -3,17 +3,21 @@
 Every public estimator, every public method and every constructor parameter:
 the lists below are built from ``sklearn_sae.__all__``, from the methods each
 class has and from each estimator's ``_parameter_constraints``, so that an
-estimator, a method or a parameter added later is tested too.
+estimator, a method or a parameter added later is tested too. Then the
+messages of the per-layer parameters of the stacks, the methods of a model not
+fitted yet, and the bad input and parameters of ``normalize_patches``.
 """
 
+import functools
 import re
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+from _models import fit_quietly
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
@@ -28,6 +32,7 @@ from sklearn_sae import (
     StackedSparseAutoencoderClassifier,
     ZCAWhitener,
 )
+from sklearn_sae.preprocessing import normalize_patches
 from sklearn_sae.utils._param_validation import StrictInterval
 
 X_TRAIN = np.random.RandomState(0).uniform(size=(40, 6))
@@ -84,12 +89,10 @@ def test_every_public_estimator_is_covered():
 @pytest.fixture(scope="module")
 def fitted():
     """Each estimator fitted once on the tiny training set."""
-    models = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for name, estimator in ESTIMATORS.items():
-            models[name] = clone(estimator).fit(X_TRAIN, Y_TRAIN)
-    return models
+    return {
+        name: fit_quietly(clone(estimator), X_TRAIN, Y_TRAIN)
+        for name, estimator in ESTIMATORS.items()
+    }
 
 
 # --- bad X, for every method --------------------------------------------------
@@ -205,6 +208,33 @@ def test_inverse_transform_messages_say_what_the_width_is(fitted):
             fitted[name].inverse_transform(np.full((2, 9), 0.5))
 
 
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [case for case in METHOD_CASES if case[1] not in ("fit", "fit_transform")]
+    + [
+        (name, "get_feature_names_out") for name in ESTIMATORS if name not in SUPERVISED
+    ],
+)
+def test_methods_of_an_unfitted_model_say_so(name, method):
+    model = clone(ESTIMATORS[name])
+    if method == "get_feature_names_out":
+        call = model.get_feature_names_out
+    else:
+        call = functools.partial(_call, {name: model}, name, method, X_TRAIN[:4])
+    with pytest.raises(NotFittedError, match=rf"This {name} instance is not fitted"):
+        call()
+
+
+@pytest.mark.parametrize(
+    "method", ["fit", "fit_transform", "transform", "inverse_transform"]
+)
+def test_whitening_refuses_sparse_input(fitted, method):
+    # The other estimators take CSR input; ZCAWhitener's products are dense.
+    model = ZCAWhitener() if method.startswith("fit") else fitted["ZCAWhitener"]
+    with pytest.raises(TypeError, match=r"Sparse data was passed for X, but dense"):
+        getattr(model, method)(sp.csr_matrix(X_TRAIN))
+
+
 # --- bad y of the classifier ---------------------------------------------------
 
 CLASSIFIER = "StackedSparseAutoencoderClassifier"
@@ -231,6 +261,18 @@ CLASSIFIER = "StackedSparseAutoencoderClassifier"
             r"needs samples of at least 2 classes, but the data contain only one "
             r"class: 7\.",
             id="one-class",
+        ),
+        pytest.param(
+            np.array(["a"] * 40),
+            ValueError,
+            r"at least 2 classes, but the data contain only one class: 'a'\.",
+            id="one-string-class",
+        ),
+        pytest.param(
+            np.linspace(0, 1, 40),
+            ValueError,
+            r"Unknown label type: continuous",
+            id="continuous",
         ),
         pytest.param(
             Y_TRAIN[:-1],
@@ -281,7 +323,8 @@ def _outside(interval):
     """Values an Interval of this package refuses: wrong types and out of range."""
     values = ["1", True, False, np.nan, np.inf, -np.inf]
     if interval.type is Integral:
-        values.append(2.5)
+        # A fraction, and a whole number of the wrong type.
+        values += [2.5, 10.0]
     for bound, side in ((interval.left, "left"), (interval.right, "right")):
         if bound is None:
             continue
@@ -373,3 +416,81 @@ def test_strict_interval_refuses_bools_nan_and_infinities(closed):
         assert not interval.is_satisfied_by(value), value
     for value in (0, -3, 2.5, np.float32(1.5), np.int64(7), 10**400):
         assert interval.is_satisfied_by(value), value
+
+
+# --- per-layer parameters of the stacks ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["StackedSparseAutoencoder", "StackedSparseAutoencoderClassifier"]
+)
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"rho": (0.1, 0.2, 0.3)}, r"rho must be a single value or one value per "),
+        ({"beta": [3.0]}, r"hidden_layer_sizes has 2 layer\(s\), but beta="),
+        ({"alpha": [[1e-3, 1e-3]]}, "alpha must be a single value or one value"),
+        ({"rho": (0.1, 1.5)}, r"rho\[1\] of Stacked.* must be a float in the range"),
+        ({"beta": (3.0, -1.0)}, r"beta\[1\] .* must be a float in the range"),
+        ({"hidden_layer_sizes": ()}, "hidden_layer_sizes must be a positive int"),
+        ({"hidden_layer_sizes": (4, 0)}, "hidden_layer_sizes must be a positive int"),
+        ({"hidden_layer_sizes": (4, 2.5)}, "hidden_layer_sizes must be a positive"),
+    ],
+)
+def test_per_layer_parameters_say_what_is_wrong(name, params, match):
+    # Which layer, and whether the length or a value is wrong.
+    model = clone(ESTIMATORS[name]).set_params(**params)
+    with pytest.raises(ValueError, match=match):
+        model.fit(X_TRAIN, Y_TRAIN)
+
+
+# --- normalize_patches ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "n_std", [0, 0.0, -1.0, -np.inf, np.inf, np.nan, True, "3", None]
+)
+def test_normalize_patches_refuses_invalid_n_std(n_std):
+    with pytest.raises(InvalidParameterError, match="The 'n_std' parameter"):
+        normalize_patches(X_TRAIN, n_std=n_std)
+
+
+@pytest.mark.parametrize(
+    ("X", "kwargs", "error", "match"),
+    [
+        pytest.param(
+            np.where(X_TRAIN > 0.9, np.nan, X_TRAIN),
+            {},
+            ValueError,
+            "Input X contains NaN",
+            id="nan",
+        ),
+        pytest.param(
+            np.where(X_TRAIN > 0.9, np.inf, X_TRAIN),
+            {},
+            ValueError,
+            "Input X contains infinity",
+            id="inf",
+        ),
+        pytest.param(X_TRAIN[0], {}, ValueError, "Expected 2D array", id="1d"),
+        pytest.param(sp.csr_matrix(X_TRAIN), {}, TypeError, r"[Ss]parse", id="sparse"),
+        pytest.param(
+            [["a", "b"]],
+            {},
+            ValueError,
+            "could not convert string to float",
+            id="strings",
+        ),
+        pytest.param(3.0, {}, InvalidParameterError, "The 'X' parameter", id="scalar"),
+        pytest.param(
+            X_TRAIN,
+            {"copy": "no"},
+            InvalidParameterError,
+            "The 'copy' parameter",
+            id="copy",
+        ),
+    ],
+)
+def test_normalize_patches_refuses_bad_input(X, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        normalize_patches(X, **kwargs)
