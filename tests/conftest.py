@@ -14,14 +14,16 @@ Each concern has one home:
 - test_properties.py: hypothesis-generated shapes, dtypes, memory layouts and
   parameters of every estimator.
 - test_extremes.py: extreme parameters and degenerate data give finite
-  models; the L-BFGS driver facing failed line searches and overflow.
-- test_optimize.py: the L-BFGS driver.
+  models; estimators whose line search fails or whose objective overflows.
+- test_optimize.py: the L-BFGS driver (its result, its back-off from
+  non-finite points) and its ConvergenceWarning, which names the caller's
+  line.
 - test_objective.py, test_objective_variants.py, test_finetune.py: the
   autoencoder's objective, its switches, and the classifier's objective
   (gradients against finite differences, losses against references);
   test_objective_perf.py: their memory per evaluation.
 - test_rows.py: the row machinery both objectives share (chunks, blocks,
-  threads).
+  threads, up to 64 cores, partial gradients).
 - test_sparse_autoencoder.py, test_variants.py, test_stacked.py,
   test_preprocessing.py: what each estimator learns and computes
   (SparseAutoencoder; its options and KSparseAutoencoder; the stacks;
