@@ -8,11 +8,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _declared():
-    """setup.cfg's install_requires lower bounds, by package name."""
+    """Lower bounds of install_requires and of the plot extra, by package name."""
     config = configparser.ConfigParser()
     config.read(ROOT / "setup.cfg")
+    requirements = config["options"]["install_requires"].strip().splitlines()
+    requirements += config["options.extras_require"]["plot"].strip().splitlines()
     bounds = {}
-    for line in config["options"]["install_requires"].strip().splitlines():
+    for line in requirements:
         match = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*>=\s*([\d.]+)", line.strip())
         assert match, f"setup.cfg: no lower bound in {line.strip()!r}"
         bounds[match.group(1).lower()] = match.group(2)
