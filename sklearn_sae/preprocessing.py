@@ -25,6 +25,7 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import validate_params
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._optimize import single_threaded_blas
 from .utils._param_validation import StrictInterval
 from .utils._validation import check_inverse_transform_input, check_not_none
 
@@ -156,6 +157,10 @@ class ZCAWhitener(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     centred copy of the data; ``transform`` and ``inverse_transform`` also
     work block by block, in place in the output array.
 
+    ``fit``, ``transform`` and ``inverse_transform`` run BLAS and LAPACK on
+    one thread, as the autoencoders' fits do, so that their results do not
+    depend on the number of BLAS threads.
+
     References
     ----------
     .. [1] Stanford UFLDL Tutorial, "Whitening", "Implementing PCA/Whitening",
@@ -209,8 +214,18 @@ class ZCAWhitener(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_not_none(X, self)
         X = validate_data(self, X, dtype=(np.float64, np.float32))
-        n_samples, n_features = X.shape
+        # Single-threaded BLAS and LAPACK, as the autoencoders train: some
+        # OpenBLAS builds (those of NumPy 1.x's wheels) round the products and
+        # the eigendecomposition differently for different thread counts, and
+        # the fitted whitener must not depend on them (GridSearchCV's worker
+        # processes get fewer threads than their parent).
+        with single_threaded_blas():
+            self._fit(X)
+        return self
 
+    def _fit(self, X):
+        """Set the fitted attributes from the validated training data X."""
+        n_samples, n_features = X.shape
         mean = X.mean(axis=0, dtype=np.float64)
         cov = np.zeros((n_features, n_features))
         for rows in _row_blocks(n_samples, n_features):
@@ -250,21 +265,23 @@ class ZCAWhitener(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.explained_variance_ = s.astype(dtype)
         self.whitening_ = _symmetric(U, 1.0 / scale).astype(dtype, copy=False)
         self.dewhitening_ = _symmetric(U, scale).astype(dtype, copy=False)
-        return self
 
     def _apply(self, X, matrix, before, after):
         """Overwrite X, block by block, with ``(X - before) @ matrix + after``."""
         if not X.flags.writeable:
             X = X.copy()
         matrix = matrix.astype(X.dtype, copy=False)
-        for rows in _row_blocks(X.shape[0], X.shape[1], X.dtype.itemsize):
-            block = X[rows]
-            if before is not None:
-                block = block - before
-            block = block @ matrix
-            if after is not None:
-                block += after
-            X[rows] = block
+        # Single-threaded BLAS, as in fit: the output, which may be the next
+        # estimator's training data, must not depend on the thread count.
+        with single_threaded_blas():
+            for rows in _row_blocks(X.shape[0], X.shape[1], X.dtype.itemsize):
+                block = X[rows]
+                if before is not None:
+                    block = block - before
+                block = block @ matrix
+                if after is not None:
+                    block += after
+                X[rows] = block
         return X
 
     def transform(self, X):

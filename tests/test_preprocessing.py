@@ -7,6 +7,7 @@ import pytest
 from _models import ZCA_ATTRIBUTES
 from sklearn.datasets import load_sample_images
 from sklearn.feature_extraction.image import extract_patches_2d
+from threadpoolctl import threadpool_limits
 
 from sklearn_sae.preprocessing import ZCAWhitener, normalize_patches
 
@@ -248,6 +249,22 @@ def test_feature_names_pass_through():
     np.testing.assert_array_equal(zca.get_feature_names_out(), ["a", "b", "c"])
     out = zca.set_output(transform="pandas").transform(X)
     assert list(out.columns) == ["a", "b", "c"]
+
+
+def test_results_do_not_depend_on_the_number_of_blas_threads(patches):
+    # Some OpenBLAS builds (those of NumPy 1.x's wheels) round the products and
+    # the eigendecomposition differently with 1, 2 or 4 threads; the fitted
+    # whitener and what it computes must be the same bit for bit.
+    results = []
+    for n_threads in (1, 2, 4):
+        with threadpool_limits(limits=n_threads, user_api="blas"):
+            zca = ZCAWhitener().fit(patches)
+            X_white = zca.transform(patches)
+            X_back = zca.inverse_transform(X_white)
+        results.append([zca.components_, zca.whitening_, X_white, X_back])
+    for result in results[1:]:
+        for a, b in zip(result, results[0], strict=True):
+            assert a.tobytes() == b.tobytes()
 
 
 @pytest.mark.parametrize(
