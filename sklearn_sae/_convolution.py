@@ -536,69 +536,108 @@ class ConvolutionalFeatures(
                 future.result()
         return out
 
+    def _pooling_matrix(self, dtype):
+        """Weights of every position in every region, (n_regions, oh * ow).
+
+        Mean pooling is this matrix times the feature maps of an image.
+        """
+        oh, ow = self.feature_map_shape_
+        rows = []
+        for grid_rows, grid_cols in self._grids:
+            row_edges = _edges(oh, grid_rows)
+            col_edges = _edges(ow, grid_cols)
+            for r in range(grid_rows):
+                for c in range(grid_cols):
+                    region = np.zeros((oh, ow))
+                    r0, r1 = row_edges[r], row_edges[r + 1]
+                    c0, c1 = col_edges[c], col_edges[c + 1]
+                    region[r0:r1, c0:c1] = 1.0 / ((r1 - r0) * (c1 - c0))
+                    rows.append(region.ravel())
+        return np.array(rows, dtype=dtype)
+
     def _run(self, X, out, batches):
-        """Fill ``out``'s rows of each (start, stop) batch, reusing buffers."""
+        """Fill ``out``'s rows of each (start, stop) batch, reusing buffers.
+
+        On the fast path the patch rows get a last column of ones, so that
+        the bias is part of the matrix product. With the sigmoid and mean
+        pooling, ``sigmoid(z) = (1 + tanh(z / 2)) / 2``: the product gives
+        ``z / 2`` (the weights halved, exactly), one pass of ``tanh`` follows,
+        and the affine part, being linear, is applied after the pooling. With
+        max pooling the sigmoid, increasing, is applied after the pooling.
+        """
         dtype = X.dtype
         oh, ow = self.feature_map_shape_
         ph, pw = self.patch_size_
         n_values = ph * pw * self.image_shape_[2]
         n_features = self._n_patch_features
+        mean = self.pooling == "mean"
         largest = max(stop - start for start, stop in batches)
-        cols = np.empty((largest * oh * ow, n_values), dtype=dtype)
+        n_rows = largest * oh * ow
         fast = self._encoder is not None
         if fast:
             W, b, k = self._encoder
-            W = W.astype(dtype)
-            b = b.astype(dtype)
-            maps = np.empty((largest * oh * ow, n_features), dtype=dtype)
+            Wb = np.hstack([W, b[:, None]])
+            if k is None and mean:
+                Wb *= 0.5
+            Wb = np.ascontiguousarray(Wb.astype(dtype).T)
+            W, b = W.astype(dtype), b.astype(dtype)
+            cols = np.empty((n_rows, n_values + 1), dtype=dtype)
+            cols[:, n_values] = 1
+            maps = np.empty((n_rows, n_features), dtype=dtype)
+        else:
+            cols = np.empty((n_rows, n_values), dtype=dtype)
+        pooling = self._pooling_matrix(dtype) if mean else None
         for start, stop in batches:
             n = stop - start
             images = X[start:stop].reshape(n, *self.image_shape_)
             rows = _patch_rows(images, self.patch_size_, self.stride)
             c = cols[: n * oh * ow]
-            np.copyto(c.reshape(rows.shape), rows)
+            np.copyto(c[:, :n_values].reshape(rows.shape), rows)
+            pooled = out[start:stop].reshape(n, self.n_regions_, n_features)
             if fast:
                 z = maps[: n * oh * ow]
                 if k is not None:
-                    encode(c, W, b, out=z, k=k)
+                    encode(c[:, :n_values], W, b, out=z, k=k)
                 else:
-                    np.matmul(c, W.T, out=z)
-                    z += b
-                    if self.pooling == "mean":
-                        sigmoid(z, out=z)
+                    np.matmul(c, Wb, out=z)
+                    if mean:
+                        np.tanh(z, out=z)
             else:
                 z = self.patch_model_.transform(c)
                 if sp.issparse(z):
                     z = z.toarray()
                 z = np.asarray(z)
-            self._pool(z.reshape(n, oh, ow, n_features), out[start:stop])
-            if fast and k is None and self.pooling == "max":
-                sigmoid(out[start:stop], out=out[start:stop])
+            z = z.reshape(n, oh * ow, n_features)
+            if mean:
+                if z.dtype == dtype:
+                    np.matmul(pooling, z, out=pooled)
+                else:
+                    pooled[...] = np.matmul(pooling.astype(z.dtype), z)
+            else:
+                self._max_pool(z.reshape(n, oh, ow, n_features), pooled)
+            if fast and k is None:
+                if mean:
+                    pooled *= 0.5
+                    pooled += 0.5
+                else:
+                    sigmoid(pooled, out=pooled)
 
-    def _pool(self, maps, out):
-        """Pool ``maps`` (n, oh, ow, F) over every grid into ``out`` (n, R * F)."""
-        n, oh, ow, n_features = maps.shape
-        reduce = np.add if self.pooling == "mean" else np.maximum
-        # Bands of rows shared by all grids: one pass over the maps.
-        starts = sorted({e for g in self._grids for e in _edges(oh, g[0])[:-1]})
-        bands = reduce.reduceat(maps, starts, axis=1)
-        band_of = {s: i for i, s in enumerate(starts)}
-        column = 0
+    def _max_pool(self, maps, out):
+        """Max-pool ``maps`` (n, oh, ow, F) over every grid into ``out`` (n, R, F)."""
+        _, oh, ow, _ = maps.shape
+        region = 0
         for grid_rows, grid_cols in self._grids:
             row_edges = _edges(oh, grid_rows)
             col_edges = _edges(ow, grid_cols)
-            heights = np.diff(row_edges)
-            widths = np.diff(col_edges)
             for r in range(grid_rows):
-                first = band_of[row_edges[r]]
-                last = band_of.get(row_edges[r + 1], len(starts))
-                strip = reduce.reduce(bands[:, first:last], axis=1)
-                pooled = reduce.reduceat(strip, col_edges[:-1], axis=1)
-                if self.pooling == "mean":
-                    pooled /= (heights[r] * widths)[:, None].astype(maps.dtype)
-                size = grid_cols * n_features
-                out[:, column : column + size] = pooled.reshape(n, size)
-                column += size
+                strip = maps[:, row_edges[r] : row_edges[r + 1]].max(axis=1)
+                for c in range(grid_cols):
+                    np.max(
+                        strip[:, col_edges[c] : col_edges[c + 1]],
+                        axis=1,
+                        out=out[:, region],
+                    )
+                    region += 1
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
