@@ -10,10 +10,11 @@ the product in blocks of ``--floor-block`` images, the same preallocated
 block every time, which is the product's cost alone.
 The floor is the best of two ways of using the cores: one loop with BLAS
 threads, and one thread per core sharing the blocks with single-threaded
-BLAS. The transform is timed with ``n_jobs=None`` (batches one after the other,
-BLAS on all cores) and ``n_jobs=-1`` (batches on every core, BLAS
-single-threaded); the ratio is the transform's best time over the floor's,
-both measured in this run. Run from the repository root::
+BLAS. The transform is timed with ``n_jobs=1`` (batches one after the other,
+BLAS on all cores) and the default ``n_jobs=None`` (batches on as many
+threads as BLAS may use, BLAS single-threaded); the ratio is the
+transform's best time over the floor's, both measured in this run. Run
+from the repository root::
 
     SKLEARN_SAE_MNIST_DIR=../shared/data/mnist python benchmarks/bench_convolution.py
 
@@ -130,7 +131,7 @@ def main(argv=None):
         print(f"floor, products only, {label:<29} {floors[n_threads]:7.2f} s")
     t_floor = min(floors.values())
     times = {}
-    for n_jobs in (None, -1):
+    for n_jobs in (1, None):
         conv.set_params(n_jobs=n_jobs)
         times[n_jobs] = best_of(args.repeats, lambda: conv.transform(X))
         print(

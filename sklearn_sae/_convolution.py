@@ -2,6 +2,7 @@
 
 import copy
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
 
@@ -21,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from ._k_sparse_autoencoder import KSparseAutoencoder
 from ._objective import encode, sigmoid
@@ -33,6 +34,17 @@ from .utils._validation import check_not_none
 # Working memory of one batch of images (patch rows and feature maps), per
 # thread, when ``batch_size`` is None.
 _BATCH_BYTES = 8 * 2**20
+
+# Largest pooling matrix (regions x positions) used for mean pooling.
+_MAX_POOLING_MATRIX = 2**20
+
+
+def _blas_threads():
+    """As many threads as BLAS may use now, at least one."""
+    counts = [
+        info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"
+    ]
+    return max(1, min(counts) if counts else os.cpu_count() or 1)
 
 
 def _pair(value, name):
@@ -265,9 +277,13 @@ class ConvolutionalFeatures(
         whatever the number of images.
 
     n_jobs : int, default=None
-        Number of threads that process batches in parallel. None means 1
-        (the matrix products then use the BLAS's own threads); -1 means all
-        processors, each thread then running single-threaded BLAS.
+        Number of threads that process batches in parallel, each with
+        single-threaded BLAS, so that the elementwise work and the pooling
+        run in parallel too. None means as many as BLAS may use (as the
+        package's training does; limit both with ``threadpoolctl`` or
+        ``OMP_NUM_THREADS``), -1 all processors. With 1, batches are
+        processed one after the other and the matrix products use BLAS's
+        own threads.
 
     random_state : int, RandomState instance or None, default=None
         Draws the training patches, and seeds the fitted clone's
@@ -520,7 +536,11 @@ class ConvolutionalFeatures(
         batches = [
             (start, min(start + step, n_samples)) for start in range(0, n_samples, step)
         ]
-        n_threads = min(effective_n_jobs(self.n_jobs), max(1, len(batches)))
+        if self.n_jobs is None:
+            n_threads = _blas_threads()
+        else:
+            n_threads = effective_n_jobs(self.n_jobs)
+        n_threads = min(n_threads, max(1, len(batches)))
         if n_threads <= 1:
             self._run(X, out, batches)
             return out
@@ -586,7 +606,10 @@ class ConvolutionalFeatures(
             maps = np.empty((n_rows, n_features), dtype=dtype)
         else:
             cols = np.empty((n_rows, n_values), dtype=dtype)
-        pooling = self._pooling_matrix(dtype) if mean else None
+        # Mean pooling as a product when the pooling matrix is small (it
+        # always is for a few regions), else region by region.
+        by_product = mean and self.n_regions_ * oh * ow <= _MAX_POOLING_MATRIX
+        pooling = self._pooling_matrix(dtype) if by_product else None
         for start, stop in batches:
             n = stop - start
             images = X[start:stop].reshape(n, *self.image_shape_)
@@ -608,13 +631,13 @@ class ConvolutionalFeatures(
                     z = z.toarray()
                 z = np.asarray(z)
             z = z.reshape(n, oh * ow, n_features)
-            if mean:
+            if by_product:
                 if z.dtype == dtype:
                     np.matmul(pooling, z, out=pooled)
                 else:
                     pooled[...] = np.matmul(pooling.astype(z.dtype), z)
             else:
-                self._max_pool(z.reshape(n, oh, ow, n_features), pooled)
+                self._region_pool(z.reshape(n, oh, ow, n_features), pooled)
             if fast and k is None:
                 if mean:
                     pooled *= 0.5
@@ -622,21 +645,27 @@ class ConvolutionalFeatures(
                 else:
                     sigmoid(pooled, out=pooled)
 
-    def _max_pool(self, maps, out):
-        """Max-pool ``maps`` (n, oh, ow, F) over every grid into ``out`` (n, R, F)."""
+    def _region_pool(self, maps, out):
+        """Pool ``maps`` (n, oh, ow, F) over every grid into ``out`` (n, R, F)."""
         _, oh, ow, _ = maps.shape
+        mean = self.pooling == "mean"
+        reduce = np.sum if mean else np.max
         region = 0
         for grid_rows, grid_cols in self._grids:
             row_edges = _edges(oh, grid_rows)
             col_edges = _edges(ow, grid_cols)
             for r in range(grid_rows):
-                strip = maps[:, row_edges[r] : row_edges[r + 1]].max(axis=1)
+                strip = reduce(maps[:, row_edges[r] : row_edges[r + 1]], axis=1)
                 for c in range(grid_cols):
-                    np.max(
+                    reduce(
                         strip[:, col_edges[c] : col_edges[c + 1]],
                         axis=1,
                         out=out[:, region],
                     )
+                    if mean:
+                        out[:, region] /= (row_edges[r + 1] - row_edges[r]) * (
+                            col_edges[c + 1] - col_edges[c]
+                        )
                     region += 1
 
     def __sklearn_tags__(self):

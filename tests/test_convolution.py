@@ -147,7 +147,7 @@ def test_pooling_matches_naive_loop(pooling, reduce):
     assert_allclose(generic(conv).transform(X), expected, rtol=1e-12)
 
 
-@pytest.mark.parametrize("n_jobs", [None, 2])
+@pytest.mark.parametrize("n_jobs", [1, None, 2])
 def test_batches_give_the_same_result_as_one_batch(n_jobs):
     X = images(n=11)
     conv = ConvolutionalFeatures(
@@ -331,3 +331,21 @@ def test_pipeline_and_grid_search():
         == search.best_params_["conv__patch_model__n_components"]
     )
     assert search.score(X, y) > 0.9
+
+
+def test_mean_pooling_region_by_region(monkeypatch):
+    # Grids too fine for a pooling matrix are pooled region by region.
+    X = images(n=3)
+    conv = ConvolutionalFeatures(
+        SparseAutoencoder(n_components=4, max_iter=10, random_state=0),
+        image_shape=(9, 10),
+        patch_size=3,
+        pooling_grid=[(7, 8), (2, 3)],
+        n_patches=100,
+        random_state=0,
+    ).fit(X)
+    by_product = conv.transform(X)
+    monkeypatch.setattr("sklearn_sae._convolution._MAX_POOLING_MATRIX", 0)
+    expected = naive_pool(naive_maps(conv, X), [(7, 8), (2, 3)], np.mean)
+    assert_allclose(conv.transform(X), expected, rtol=1e-12)
+    assert_allclose(by_product, expected, rtol=1e-12)
