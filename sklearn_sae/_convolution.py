@@ -521,9 +521,11 @@ class ConvolutionalFeatures(
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_regions_ * n_patch_features)
-            The pooled features, of the dtype of X (float32 or float64):
-            for each grid, each region (row by row), all patch features.
+        X_new : ndarray of shape (n_samples, n_features_out)
+            The pooled features, ``n_regions_`` times the patch model's
+            number of features per image, of the dtype of X (float32 or
+            float64): for each grid, each region (row by row), all patch
+            features.
         """
         check_is_fitted(self)
         check_not_none(X, self)
