@@ -20,7 +20,7 @@ from sklearn.base import (
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils._param_validation import HasMethods, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -37,6 +37,52 @@ _BATCH_BYTES = 8 * 2**20
 
 # Largest pooling matrix (regions x positions) used for mean pooling.
 _MAX_POOLING_MATRIX = 2**20
+
+
+# Subclasses of Options, one of the constraint types scikit-learn's parameter
+# validation accepts, with their own test and description.
+class _IntTuple(Options):
+    """A tuple or list of ``lengths`` positive ints (bools refused)."""
+
+    def __init__(self, lengths, description):
+        super().__init__(tuple, set())
+        self.lengths = lengths
+        self.description = description
+
+    def is_satisfied_by(self, val):
+        return (
+            isinstance(val, tuple | list)
+            and len(val) in self.lengths
+            and all(
+                isinstance(n, Integral)
+                and not isinstance(n, bool | np.bool_)
+                and n >= 1
+                for n in val
+            )
+        )
+
+    def __str__(self):
+        return self.description
+
+
+class _Grids(Options):
+    """A pooling grid (a pair of positive ints) or a non-empty list of them."""
+
+    def __init__(self):
+        super().__init__(tuple, set())
+
+    def is_satisfied_by(self, val):
+        pair = _IntTuple((2,), "")
+        if pair.is_satisfied_by(val):
+            return True
+        return (
+            isinstance(val, tuple | list)
+            and len(val) > 0
+            and all(pair.is_satisfied_by(grid) for grid in val)
+        )
+
+    def __str__(self):
+        return "a pair of positive ints (rows, columns) or a list of such pairs"
 
 
 def _blas_threads():
@@ -361,15 +407,21 @@ class ConvolutionalFeatures(
 
     _parameter_constraints: dict = {
         "patch_model": [HasMethods(["fit", "transform"])],
-        "image_shape": [None, tuple, list],
-        "patch_size": [StrictInterval(Integral, 1, None, closed="left"), tuple, list],
+        "image_shape": [
+            None,
+            _IntTuple((2, 3), "a tuple of 2 or 3 positive ints"),
+        ],
+        "patch_size": [
+            StrictInterval(Integral, 1, None, closed="left"),
+            _IntTuple((2,), "a pair of positive ints"),
+        ],
         "stride": [StrictInterval(Integral, 1, None, closed="left")],
         "pooling": [StrOptions({"mean", "max"})],
-        "pooling_grid": [tuple, list],
+        "pooling_grid": [_Grids()],
         "n_patches": [StrictInterval(Integral, 1, None, closed="left")],
         "prefit": ["boolean"],
         "batch_size": [None, StrictInterval(Integral, 1, None, closed="left")],
-        "n_jobs": [None, Integral],
+        "n_jobs": [None, StrictInterval(Integral, None, None, closed="neither")],
         "random_state": ["random_state"],
     }
 
