@@ -8,6 +8,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_sae import (
+    ConvolutionalFeatures,
     KSparseAutoencoder,
     SparseAutoencoder,
     StackedSparseAutoencoder,
@@ -32,6 +33,15 @@ ESTIMATORS = [
     StackedSparseAutoencoder(**SMALL_STACK),
     StackedSparseAutoencoderClassifier(**SMALL_STACK),
     ZCAWhitener(),
+    # Whatever the check's X, its rows are square images or 1-pixel-high
+    # signals (image_shape=None): windows and the pooling grid of one pixel
+    # fit both.
+    ConvolutionalFeatures(
+        SparseAutoencoder(n_components=3, max_iter=20),
+        patch_size=1,
+        pooling_grid=(1, 1),
+        n_patches=50,
+    ),
 ]
 
 EXPECTED_FAILED_CHECKS: dict = {}

@@ -22,6 +22,9 @@ def test_example_runs(path, monkeypatch, request):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if "import skimage" in path.read_text():
+        pytest.importorskip("skimage", reason="the example's images (docs extra)")
+
     monkeypatch.setattr(plt, "show", lambda *args, **kwargs: None)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # examples must run without warnings

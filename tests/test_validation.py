@@ -26,6 +26,7 @@ from sklearn.utils._param_validation import (
 
 import sklearn_sae
 from sklearn_sae import (
+    ConvolutionalFeatures,
     KSparseAutoencoder,
     SparseAutoencoder,
     StackedSparseAutoencoder,
@@ -54,6 +55,14 @@ ESTIMATORS = {
         LAYERS, max_iter=5, random_state=0
     ),
     "ZCAWhitener": ZCAWhitener(),
+    # Rows of 6 features are images of one row (image_shape=None).
+    "ConvolutionalFeatures": ConvolutionalFeatures(
+        SparseAutoencoder(n_components=3, max_iter=5, random_state=0),
+        patch_size=1,
+        pooling_grid=(1, 1),
+        n_patches=50,
+        random_state=0,
+    ),
 }
 METHODS = [
     "fit",
@@ -163,7 +172,7 @@ def test_the_method_cases_cover_every_method():
         ("StackedSparseAutoencoderClassifier", "predict_log_proba"),
         ("StackedSparseAutoencoderClassifier", "decision_function"),
     }
-    assert len(METHOD_CASES) == 5 + 5 + 5 + 6 + 4
+    assert len(METHOD_CASES) == 5 + 5 + 5 + 6 + 4 + 3
 
 
 @pytest.mark.parametrize("bad", BAD_INPUT_IDS)
@@ -362,6 +371,13 @@ def _invalid_values(estimator, name):
                 values += [(good, bad) for bad in scalars]
         elif isinstance(constraint, StrOptions):
             values += ["not-an-option", 1, True]
+        elif type(constraint).__name__ == "_IntTuple":
+            values += [(0,) * max(constraint.lengths), (2,) * 4, ("2",) * 2]
+            values += [(True, 2), (2.5, 2)]
+        elif type(constraint).__name__ == "HasMethods":
+            values += ["sae", 1, np.zeros(3)]
+        elif type(constraint).__name__ == "_Grids":
+            values += [(0, 1), (1, 2, 3), [(1, 1), 3], [], "2x2", 2]
         elif constraint == "boolean":
             values += ["yes", 1, 0.0, np.nan]
         elif constraint == "random_state":
@@ -386,7 +402,7 @@ def _invalid_values(estimator, name):
 
 def _parameter_cases():
     for est_name, estimator in ESTIMATORS.items():
-        for name in estimator.get_params():
+        for name in estimator.get_params(deep=False):
             for value in _invalid_values(estimator, name):
                 yield pytest.param(
                     est_name, name, value, id=f"{est_name}-{name}-{value!r}"
@@ -395,7 +411,7 @@ def _parameter_cases():
 
 def test_every_parameter_has_constraints():
     for estimator in ESTIMATORS.values():
-        params = set(estimator.get_params())
+        params = set(estimator.get_params(deep=False))
         assert params == set(estimator._parameter_constraints)
         for name in params:
             assert len(_invalid_values(estimator, name)) >= 4, name

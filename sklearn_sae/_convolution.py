@@ -1,0 +1,720 @@
+"""Convolution and pooling of patch features over whole images (UFLDL)."""
+
+import copy
+import math
+from concurrent.futures import ThreadPoolExecutor
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+from joblib import effective_n_jobs
+from numpy.lib.stride_tricks import as_strided
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Options, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
+
+from ._k_sparse_autoencoder import KSparseAutoencoder
+from ._objective import encode, sigmoid
+from ._rows import default_n_threads
+from ._sparse_autoencoder import SparseAutoencoder
+from .preprocessing import ZCAWhitener
+from .utils._param_validation import StrictInterval
+from .utils._validation import check_not_none
+
+# Working memory of one batch of images (patch rows and feature maps), per
+# thread, when ``batch_size`` is None.
+_BATCH_BYTES = 8 * 2**20
+
+# Largest pooling matrix (regions x positions) used for mean pooling.
+_MAX_POOLING_MATRIX = 2**20
+
+
+# Subclasses of Options, one of the constraint types scikit-learn's parameter
+# validation accepts, with their own test and description.
+class _IntTuple(Options):
+    """A tuple or list of ``lengths`` positive ints (bools refused)."""
+
+    def __init__(self, lengths, description):
+        super().__init__(tuple, set())
+        self.lengths = lengths
+        self.description = description
+
+    def is_satisfied_by(self, val):
+        return (
+            isinstance(val, tuple | list)
+            and len(val) in self.lengths
+            and all(
+                isinstance(n, Integral)
+                and not isinstance(n, bool | np.bool_)
+                and n >= 1
+                for n in val
+            )
+        )
+
+    def __str__(self):
+        return self.description
+
+
+class _Grids(Options):
+    """A pooling grid (a pair of positive ints) or a non-empty list of them."""
+
+    def __init__(self):
+        super().__init__(tuple, set())
+
+    def is_satisfied_by(self, val):
+        pair = _IntTuple((2,), "")
+        if pair.is_satisfied_by(val):
+            return True
+        return (
+            isinstance(val, tuple | list)
+            and len(val) > 0
+            and all(pair.is_satisfied_by(grid) for grid in val)
+        )
+
+    def __str__(self):
+        return "a pair of positive ints (rows, columns) or a list of such pairs"
+
+
+def _pair(value, name):
+    """``value`` as a pair of positive ints (an int ``n`` gives ``(n, n)``)."""
+    if isinstance(value, Integral) and not isinstance(value, bool | np.bool_):
+        pair = (int(value), int(value))
+    else:
+        try:
+            pair = tuple(value)
+        except TypeError:
+            pair = None
+        if (
+            pair is None
+            or len(pair) != 2
+            or not all(
+                isinstance(n, Integral) and not isinstance(n, bool | np.bool_)
+                for n in pair
+            )
+        ):
+            raise ValueError(
+                f"{name} must be an int or a pair of ints (height, width), "
+                f"got {value!r}."
+            )
+        pair = (int(pair[0]), int(pair[1]))
+    if min(pair) < 1:
+        raise ValueError(f"{name} must be positive, got {value!r}.")
+    return pair
+
+
+def _grids(pooling_grid):
+    """The pooling grids as a list of ``(rows, columns)`` pairs."""
+    message = (
+        "pooling_grid must be a pair of positive ints (rows, columns) or a "
+        f"list of such pairs (a spatial pyramid), got {pooling_grid!r}."
+    )
+    try:
+        items = list(pooling_grid)
+    except TypeError:
+        raise ValueError(message) from None
+    if len(items) == 0:
+        raise ValueError(message)
+    if all(isinstance(n, Integral) for n in items):
+        items = [pooling_grid]
+    grids = []
+    for grid in items:
+        if isinstance(grid, Integral):
+            raise ValueError(message)
+        try:
+            grids.append(_pair(grid, "pooling_grid"))
+        except ValueError:
+            raise ValueError(message) from None
+    return grids
+
+
+def _image_shape(image_shape, n_features):
+    """The images' ``(height, width, channels)`` for rows of ``n_features``."""
+    if image_shape is None:
+        side = math.isqrt(n_features)
+        if side * side == n_features:
+            return (side, side, 1)
+        return (1, n_features, 1)
+    try:
+        shape = tuple(image_shape)
+    except TypeError:
+        shape = None
+    if (
+        shape is None
+        or len(shape) not in (2, 3)
+        or not all(
+            isinstance(n, Integral) and not isinstance(n, bool | np.bool_) and n >= 1
+            for n in shape
+        )
+    ):
+        raise ValueError(
+            "image_shape must be (height, width) or (height, width, channels) "
+            f"of positive ints, got {image_shape!r}."
+        )
+    shape = tuple(int(n) for n in shape) + (1,) * (3 - len(shape))
+    if math.prod(shape) != n_features:
+        raise ValueError(
+            f"X has {n_features} features per row, but image_shape "
+            f"{tuple(image_shape)} holds {math.prod(shape)} values: each row of X "
+            "must be one image, flattened in C order (channels last)."
+        )
+    return shape
+
+
+def _edges(n, parts):
+    """Boundaries of ``parts`` nearly equal consecutive ranges of ``range(n)``."""
+    return [(i * n) // parts for i in range(parts + 1)]
+
+
+def _patch_rows(images, patch_size, stride):
+    """A strided view of the patches of ``images``, shape (B, oh, ow, ph, pw*C).
+
+    ``images`` is C-contiguous of shape (B, H, W, C); the view's last two axes
+    hold a patch in C order (rows, columns, channels), the layout of the patch
+    model's input, and its last axis is contiguous.
+    """
+    n, height, width, channels = images.shape
+    ph, pw = patch_size
+    sn, sh, sw, sc = images.strides
+    oh = (height - ph) // stride + 1
+    ow = (width - pw) // stride + 1
+    return as_strided(
+        images,
+        shape=(n, oh, ow, ph, pw * channels),
+        strides=(sn, stride * sh, stride * sw, sh, sc),
+        writeable=False,
+    )
+
+
+def _affine_encoder(model):
+    """The patch model as ``f(x W^T + b)`` with ``f`` elementwise or top-k.
+
+    Returns ``(W, b, k)`` in float64, with ``k`` None for the sigmoid, or None
+    when the model is not of that form. Recognised: a fitted
+    :class:`SparseAutoencoder` or :class:`KSparseAutoencoder`, alone or at the
+    end of a :class:`~sklearn.pipeline.Pipeline` whose other steps are
+    :class:`~sklearn.preprocessing.StandardScaler`, :class:`ZCAWhitener` or
+    ``"passthrough"``; their affine maps are folded into the weights.
+    """
+    if isinstance(model, Pipeline):
+        steps = [step for _, step in model.steps]
+    else:
+        steps = [model]
+    *preprocessing, last = steps
+    if type(last) not in (SparseAutoencoder, KSparseAutoencoder):
+        return None
+    W1 = np.asarray(last.components_, dtype=np.float64)
+    b = np.asarray(last.intercept_hidden_, dtype=np.float64)
+    # x -> (x - mean) @ M, composed right to left onto the encoder.
+    W = W1
+    for step in reversed(preprocessing):
+        if step is None or (isinstance(step, str) and step == "passthrough"):
+            continue
+        if type(step) is ZCAWhitener:
+            mean = np.asarray(step.mean_, dtype=np.float64)
+            M = np.asarray(step.whitening_, dtype=np.float64)
+            W_new = W @ M.T
+        elif type(step) is StandardScaler:
+            d = W.shape[1]
+            mean = (
+                np.asarray(step.mean_, dtype=np.float64)
+                if step.with_mean
+                else np.zeros(d)
+            )
+            scale = (
+                np.asarray(step.scale_, dtype=np.float64)
+                if step.with_std
+                else np.ones(d)
+            )
+            W_new = W / scale
+        else:
+            return None
+        b = b - W_new @ mean
+        W = W_new
+    return np.ascontiguousarray(W), b, getattr(last, "_k", None)
+
+
+class ConvolutionalFeatures(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Features of whole images: patch features convolved, then pooled.
+
+    The UFLDL tutorial's "Working with large images": a model of small patches
+    (a :class:`SparseAutoencoder`, say) is applied at every position of a
+    sliding window over each image (the convolution), which gives one feature
+    map per feature; each map is then summarised over a few large regions of
+    the image by their mean or maximum (the pooling). The result describes
+    the whole image with ``n_regions * n_features`` values and is invariant
+    to small translations inside a region.
+
+    Read more in the :ref:`User Guide <convolution>`.
+
+    Parameters
+    ----------
+    patch_model : estimator object
+        A transformer that maps flattened patches (rows of
+        ``patch_height * patch_width * channels`` values, in C order:
+        rows, columns, channels) to features: a :class:`SparseAutoencoder`,
+        a :class:`KSparseAutoencoder`, a :class:`~sklearn.pipeline.Pipeline`
+        such as ``make_pipeline(ZCAWhitener(), SparseAutoencoder(
+        decoder="linear"))``, or any other. Unless ``prefit`` is True, a
+        clone of it is fitted on ``n_patches`` random patches of the training
+        images.
+
+    image_shape : tuple of int, default=None
+        The shape of one image, ``(height, width)`` or ``(height, width,
+        channels)`` with the channels last; each row of ``X`` is one image
+        flattened in C order. None means square grayscale images when the
+        number of features is a square (784 gives 28x28), else images of one
+        row (one-dimensional signals).
+
+    patch_size : int or tuple of int, default=8
+        The patch (window) size, ``n`` for ``n x n`` or ``(height, width)``.
+
+    stride : int, default=1
+        Step between neighbouring window positions, in pixels, in both
+        directions. It must tile the image exactly: ``(height -
+        patch_height)`` and ``(width - patch_width)`` must be multiples of it.
+
+    pooling : {"mean", "max"}, default="mean"
+        How each region of a feature map is summarised.
+
+    pooling_grid : tuple of int, or list of tuples, default=(2, 2)
+        The pooling regions: ``(rows, columns)`` splits each feature map into
+        that grid of nearly equal, disjoint regions; ``(1, 1)`` pools over
+        the whole image. A list of grids, such as ``[(1, 1), (2, 2), (4,
+        4)]``, pools over each (a spatial pyramid) and concatenates the
+        results. The tutorial's pooling over square regions of ``p`` feature
+        map positions is the grid ``(map_height // p, map_width // p)`` when
+        ``p`` divides the map's size.
+
+    n_patches : int, default=10_000
+        Number of patches sampled (uniformly over images and positions, with
+        replacement) from the training images to fit the patch model.
+
+    prefit : bool, default=False
+        Whether ``patch_model`` is already fitted. If True, :meth:`fit` does
+        not train it: it validates ``X`` and the patch size and stores a copy
+        of ``patch_model`` as ``patch_model_``; ``patch_model`` itself is
+        never modified. If False, a clone is fitted.
+
+    batch_size : int, default=None
+        Number of images processed together by :meth:`transform`. None
+        chooses it so that the working memory of a batch (the patch rows and
+        the feature maps) stays near 8 MiB per thread. The memory of
+        :meth:`transform` beyond its input and output is bounded by this,
+        whatever the number of images.
+
+    n_jobs : int, default=None
+        Number of threads that process batches in parallel, each with
+        single-threaded BLAS, so that the elementwise work and the pooling
+        run in parallel too. None means as many as BLAS may use (as the
+        package's training does; limit both with ``threadpoolctl`` or
+        ``OMP_NUM_THREADS``), -1 all processors. With 1, batches are
+        processed one after the other and the matrix products use BLAS's
+        own threads.
+
+    random_state : int, RandomState instance or None, default=None
+        Draws the training patches, and seeds the fitted clone's
+        ``random_state`` parameters that are None (those of ``patch_model``
+        and, in a pipeline, of its steps; the others are kept). Pass an int
+        for reproducible output across multiple function calls.
+
+    Attributes
+    ----------
+    patch_model_ : estimator object
+        The fitted patch model.
+
+    image_shape_ : tuple of int
+        ``(height, width, channels)`` of the images.
+
+    patch_size_ : tuple of int
+        ``(height, width)`` of the patches.
+
+    feature_map_shape_ : tuple of int
+        ``(rows, columns)`` of window positions per image.
+
+    n_regions_ : int
+        Number of pooling regions (over all grids).
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X` has
+        feature names that are all strings.
+
+    See Also
+    --------
+    SparseAutoencoder : A patch model with sigmoid features.
+    ZCAWhitener : Whitening of the patches, before an autoencoder with a
+        linear decoder.
+
+    Notes
+    -----
+    When the patch model is an affine map followed by an elementwise
+    function or a per-patch top-k (a :class:`SparseAutoencoder` or
+    :class:`KSparseAutoencoder`, optionally after
+    :class:`~sklearn.preprocessing.StandardScaler` and :class:`ZCAWhitener`
+    steps in a :class:`~sklearn.pipeline.Pipeline`), the preprocessing is
+    folded into the weights, ``W Z (x - mean) + b``, and the convolution of a
+    batch is one matrix product of all its patch rows by the filters,
+    followed by the sigmoid (or the top-k) and the pooling. With max pooling
+    the sigmoid, being increasing, is applied after the pooling, to the
+    pooled values only. Any other patch model has its own ``transform``
+    called on the patch rows of each batch; both give the same features to
+    floating-point rounding.
+
+    References
+    ----------
+    .. [1] A. Coates, H. Lee and A. Y. Ng, "An Analysis of Single-Layer
+       Networks in Unsupervised Feature Learning", AISTATS 2011.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_sae import ConvolutionalFeatures, SparseAutoencoder
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = X / 16.0
+    >>> conv = ConvolutionalFeatures(
+    ...     SparseAutoencoder(n_components=16, max_iter=50, random_state=0),
+    ...     image_shape=(8, 8), patch_size=4, pooling_grid=(2, 2),
+    ...     n_patches=2000, random_state=0,
+    ... )
+    >>> features = conv.fit_transform(X)
+    >>> features.shape
+    (1797, 64)
+    >>> conv.feature_map_shape_
+    (5, 5)
+    """
+
+    _parameter_constraints: dict = {
+        "patch_model": [HasMethods(["fit", "transform"])],
+        "image_shape": [
+            None,
+            _IntTuple((2, 3), "a tuple of 2 or 3 positive ints"),
+        ],
+        "patch_size": [
+            StrictInterval(Integral, 1, None, closed="left"),
+            _IntTuple((2,), "a pair of positive ints"),
+        ],
+        "stride": [StrictInterval(Integral, 1, None, closed="left")],
+        "pooling": [StrOptions({"mean", "max"})],
+        "pooling_grid": [_Grids()],
+        "n_patches": [StrictInterval(Integral, 1, None, closed="left")],
+        "prefit": ["boolean"],
+        "batch_size": [None, StrictInterval(Integral, 1, None, closed="left")],
+        "n_jobs": [None, StrictInterval(Integral, None, None, closed="neither")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        patch_model,
+        *,
+        image_shape=None,
+        patch_size=8,
+        stride=1,
+        pooling="mean",
+        pooling_grid=(2, 2),
+        n_patches=10_000,
+        prefit=False,
+        batch_size=None,
+        n_jobs=None,
+        random_state=None,
+    ):
+        self.patch_model = patch_model
+        self.image_shape = image_shape
+        self.patch_size = patch_size
+        self.stride = stride
+        self.pooling = pooling
+        self.pooling_grid = pooling_grid
+        self.n_patches = n_patches
+        self.prefit = prefit
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _geometry(self, n_features):
+        """Check the shapes; return image, patch, map shapes and the grids."""
+        image = _image_shape(self.image_shape, n_features)
+        patch = _pair(self.patch_size, "patch_size")
+        height, width, _ = image
+        if patch[0] > height or patch[1] > width:
+            raise ValueError(
+                f"patch_size {patch} is larger than the images {(height, width)} "
+                f"(image_shape={self.image_shape!r})."
+            )
+        s = self.stride
+        if (height - patch[0]) % s or (width - patch[1]) % s:
+            raise ValueError(
+                f"stride={s} does not fit: patches of {patch} on images of "
+                f"{(height, width)} need (height - patch height, width - patch "
+                f"width) = {(height - patch[0], width - patch[1])} to be "
+                "multiples of the stride, so that the windows cover the image "
+                "exactly."
+            )
+        fmap = ((height - patch[0]) // s + 1, (width - patch[1]) // s + 1)
+        grids = _grids(self.pooling_grid)
+        for grid in grids:
+            if grid[0] > fmap[0] or grid[1] > fmap[1]:
+                raise ValueError(
+                    f"pooling_grid {grid} has more regions than the feature "
+                    f"maps have positions {fmap} (images {(height, width)}, "
+                    f"patch_size {patch}, stride {s}): every region must hold "
+                    "at least one position."
+                )
+        return image, patch, fmap, grids
+
+    @_fit_context(
+        # patch_model is validated by its own fit.
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y=None):
+        """Fit the patch model on random patches of the images X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training images, one per row, flattened in C order.
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted transformer.
+        """
+        check_not_none(X, self)
+        X = validate_data(self, X, dtype=(np.float64, np.float32), order="C")
+        image, patch, fmap, grids = self._geometry(X.shape[1])
+        n_values = patch[0] * patch[1] * image[2]
+        if self.prefit:
+            check_is_fitted(self.patch_model)
+            n_in = getattr(self.patch_model, "n_features_in_", n_values)
+            if n_in != n_values:
+                raise ValueError(
+                    f"The prefit patch_model expects {n_in} features, but "
+                    f"patches of {patch} with {image[2]} channel(s) have "
+                    f"{n_values} values."
+                )
+            patch_model = copy.deepcopy(self.patch_model)
+        else:
+            rng = check_random_state(self.random_state)
+            images = X.reshape(-1, *image)
+            rows = _patch_rows(images, patch, 1)
+            index = rng.randint(X.shape[0], size=self.n_patches)
+            top = rng.randint(rows.shape[1], size=self.n_patches)
+            left = rng.randint(rows.shape[2], size=self.n_patches)
+            patches = rows[index, top, left].reshape(self.n_patches, n_values)
+            patch_model = clone(self.patch_model)
+            # Seed the random_state parameters left at None (at any depth),
+            # so that random_state makes the whole fit reproducible.
+            seeds = {
+                name: rng.randint(np.iinfo(np.int32).max)
+                for name, value in sorted(patch_model.get_params(deep=True).items())
+                if (name == "random_state" or name.endswith("__random_state"))
+                and value is None
+            }
+            patch_model.set_params(**seeds)
+            patch_model.fit(patches)
+        self.patch_model_ = patch_model
+        self.image_shape_ = image
+        self.patch_size_ = patch
+        self.feature_map_shape_ = fmap
+        self.n_regions_ = sum(g[0] * g[1] for g in grids)
+        self._grids = grids
+        encoder = _affine_encoder(patch_model)
+        self._encoder = encoder
+        if encoder is not None:
+            self._n_patch_features = encoder[0].shape[0]
+        else:
+            probe = patch_model.transform(np.zeros((1, n_values), dtype=X.dtype))
+            self._n_patch_features = probe.shape[1]
+        return self
+
+    @property
+    def _n_features_out(self):
+        return self.n_regions_ * self._n_patch_features
+
+    def _batch_size(self, itemsize):
+        if self.batch_size is not None:
+            return self.batch_size
+        positions = self.feature_map_shape_[0] * self.feature_map_shape_[1]
+        n_values = self.patch_size_[0] * self.patch_size_[1] * self.image_shape_[2]
+        per_image = positions * (n_values + self._n_patch_features) * itemsize
+        return max(1, _BATCH_BYTES // per_image)
+
+    def transform(self, X):
+        """Convolve the patch features over the images X and pool them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Images, one per row, flattened in C order (channels last).
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_out)
+            The pooled features, ``n_regions_`` times the patch model's
+            number of features per image, of the dtype of X (float32 or
+            float64): for each grid, each region (row by row), all patch
+            features.
+        """
+        check_is_fitted(self)
+        check_not_none(X, self)
+        X = validate_data(
+            self, X, dtype=(np.float64, np.float32), order="C", reset=False
+        )
+        n_samples = X.shape[0]
+        out = np.empty((n_samples, self._n_features_out), dtype=X.dtype)
+        step = self._batch_size(X.dtype.itemsize)
+        batches = [
+            (start, min(start + step, n_samples)) for start in range(0, n_samples, step)
+        ]
+        if self.n_jobs is None:
+            n_threads = default_n_threads()
+        else:
+            n_threads = effective_n_jobs(self.n_jobs)
+        n_threads = min(n_threads, max(1, len(batches)))
+        if n_threads <= 1:
+            self._run(X, out, batches)
+            return out
+        with (
+            threadpool_limits(limits=1, user_api="blas"),
+            ThreadPoolExecutor(n_threads) as executor,
+        ):
+            futures = [
+                executor.submit(self._run, X, out, batches[i::n_threads])
+                for i in range(n_threads)
+            ]
+            for future in futures:
+                future.result()
+        return out
+
+    def _pooling_matrix(self, dtype):
+        """Weights of every position in every region, (n_regions, oh * ow).
+
+        Mean pooling is this matrix times the feature maps of an image.
+        """
+        oh, ow = self.feature_map_shape_
+        rows = []
+        for grid_rows, grid_cols in self._grids:
+            row_edges = _edges(oh, grid_rows)
+            col_edges = _edges(ow, grid_cols)
+            for r in range(grid_rows):
+                for c in range(grid_cols):
+                    region = np.zeros((oh, ow))
+                    r0, r1 = row_edges[r], row_edges[r + 1]
+                    c0, c1 = col_edges[c], col_edges[c + 1]
+                    region[r0:r1, c0:c1] = 1.0 / ((r1 - r0) * (c1 - c0))
+                    rows.append(region.ravel())
+        return np.array(rows, dtype=dtype)
+
+    def _run(self, X, out, batches):
+        """Fill ``out``'s rows of each (start, stop) batch, reusing buffers.
+
+        On the fast path the patch rows get a last column of ones, so that
+        the bias is part of the matrix product. With the sigmoid and mean
+        pooling, ``sigmoid(z) = (1 + tanh(z / 2)) / 2``: the product gives
+        ``z / 2`` (the weights halved, exactly), one pass of ``tanh`` follows,
+        and the affine part, being linear, is applied after the pooling. With
+        max pooling the sigmoid, increasing, is applied after the pooling.
+        """
+        dtype = X.dtype
+        oh, ow = self.feature_map_shape_
+        ph, pw = self.patch_size_
+        n_values = ph * pw * self.image_shape_[2]
+        n_features = self._n_patch_features
+        mean = self.pooling == "mean"
+        largest = max(stop - start for start, stop in batches)
+        n_rows = largest * oh * ow
+        fast = self._encoder is not None
+        if fast:
+            W, b, k = self._encoder
+            Wb = np.hstack([W, b[:, None]])
+            if k is None and mean:
+                Wb *= 0.5
+            Wb = np.ascontiguousarray(Wb.astype(dtype).T)
+            W, b = W.astype(dtype), b.astype(dtype)
+            cols = np.empty((n_rows, n_values + 1), dtype=dtype)
+            cols[:, n_values] = 1
+            maps = np.empty((n_rows, n_features), dtype=dtype)
+        else:
+            cols = np.empty((n_rows, n_values), dtype=dtype)
+        # Mean pooling as a product when the pooling matrix is small (it
+        # always is for a few regions), else region by region.
+        by_product = mean and self.n_regions_ * oh * ow <= _MAX_POOLING_MATRIX
+        pooling = self._pooling_matrix(dtype) if by_product else None
+        for start, stop in batches:
+            n = stop - start
+            images = X[start:stop].reshape(n, *self.image_shape_)
+            rows = _patch_rows(images, self.patch_size_, self.stride)
+            c = cols[: n * oh * ow]
+            np.copyto(c[:, :n_values].reshape(rows.shape), rows)
+            pooled = out[start:stop].reshape(n, self.n_regions_, n_features)
+            if fast:
+                z = maps[: n * oh * ow]
+                if k is not None:
+                    encode(c[:, :n_values], W, b, out=z, k=k)
+                else:
+                    np.matmul(c, Wb, out=z)
+                    if mean:
+                        np.tanh(z, out=z)
+            else:
+                z = self.patch_model_.transform(c)
+                if sp.issparse(z):
+                    z = z.toarray()
+                z = np.asarray(z)
+            z = z.reshape(n, oh * ow, n_features)
+            if by_product:
+                if z.dtype == dtype:
+                    np.matmul(pooling, z, out=pooled)
+                else:
+                    pooled[...] = np.matmul(pooling.astype(z.dtype), z)
+            else:
+                self._region_pool(z.reshape(n, oh, ow, n_features), pooled)
+            if fast and k is None:
+                if mean:
+                    pooled *= 0.5
+                    pooled += 0.5
+                else:
+                    sigmoid(pooled, out=pooled)
+
+    def _region_pool(self, maps, out):
+        """Pool ``maps`` (n, oh, ow, F) over every grid into ``out`` (n, R, F)."""
+        _, oh, ow, _ = maps.shape
+        mean = self.pooling == "mean"
+        reduce = np.sum if mean else np.max
+        region = 0
+        for grid_rows, grid_cols in self._grids:
+            row_edges = _edges(oh, grid_rows)
+            col_edges = _edges(ow, grid_cols)
+            for r in range(grid_rows):
+                strip = reduce(maps[:, row_edges[r] : row_edges[r + 1]], axis=1)
+                for c in range(grid_cols):
+                    reduce(
+                        strip[:, col_edges[c] : col_edges[c + 1]],
+                        axis=1,
+                        out=out[:, region],
+                    )
+                    if mean:
+                        out[:, region] /= (row_edges[r + 1] - row_edges[r]) * (
+                            col_edges[c + 1] - col_edges[c]
+                        )
+                    region += 1
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
