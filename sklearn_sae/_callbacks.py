@@ -58,6 +58,25 @@ class CallbackSupportMixin:
         ------
         ImportError
             If the installed scikit-learn has no :mod:`sklearn.callback`.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sklearn_sae import SparseAutoencoder
+        >>> class IterationCounter:
+        ...     def setup(self, estimator, context):
+        ...         self.n_iterations = 0
+        ...     def teardown(self, estimator, context):
+        ...         pass
+        ...     def on_fit_task_begin(self, estimator, context):
+        ...         pass
+        ...     def on_fit_task_end(self, estimator, context):
+        ...         self.n_iterations += context.task_name == "iteration"
+        >>> counter = IterationCounter()
+        >>> sae = SparseAutoencoder(8, max_iter=300, random_state=0)
+        >>> sae = sae.set_callbacks(counter).fit(load_digits().data / 16)
+        >>> counter.n_iterations == sae.n_iter_ + 1  # and the one never run
+        True
         """
         module = _callback_module()
         if module is None:
