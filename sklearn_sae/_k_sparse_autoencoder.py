@@ -56,7 +56,27 @@ class KSparseAutoencoder(_BaseAutoencoder):
         reproducible results. See :term:`Glossary <random_state>`.
 
     verbose : int, default=0
-        If positive, print one line per L-BFGS iteration.
+        If positive, print one line every ``verbose`` L-BFGS iterations
+        (every iteration for 1).
+
+    early_stopping : bool, default=False
+        Whether to stop training when the reconstruction of held-out samples
+        no longer improves, as MLPClassifier does. With True,
+        ``validation_fraction`` of the training samples are set aside (drawn
+        from ``random_state``; the objective sees only the rest); after each
+        L-BFGS iteration their score, minus the mean reconstruction error
+        (:meth:`score`), is recorded, and training stops when it has not
+        improved by at least ``tol`` for ``n_iter_no_change`` consecutive
+        iterations. The weights of the best held-out score are kept.
+
+    validation_fraction : float, default=0.1
+        The fraction of the training samples set aside for early stopping,
+        strictly between 0 and 1. Only used if ``early_stopping=True``.
+
+    n_iter_no_change : int, default=10
+        Iterations without an improvement of at least ``tol`` of the
+        held-out score tolerated before stopping. Only used if
+        ``early_stopping=True``.
 
     Attributes
     ----------
@@ -80,6 +100,15 @@ class KSparseAutoencoder(_BaseAutoencoder):
 
     loss_curve_ : list of float
         ``J`` after each iteration of the last fit.
+
+    validation_scores_ : list of float or None
+        The held-out score after each L-BFGS iteration, minus the mean
+        reconstruction error of the held-out samples, when
+        ``early_stopping=True``; None otherwise.
+
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``, that of the weights kept, when
+        ``early_stopping=True``; None otherwise.
 
     n_features_in_ : int
         Number of features seen during :term:`fit`.
@@ -147,6 +176,9 @@ class KSparseAutoencoder(_BaseAutoencoder):
         warm_start=False,
         random_state=None,
         verbose=0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
     ):
         self.n_components = n_components
         self.k = k
@@ -156,6 +188,9 @@ class KSparseAutoencoder(_BaseAutoencoder):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
 
     @property
     def _k(self):

@@ -4,12 +4,17 @@
 :class:`LBFGSResult` that says whether it converged and why not;
 :func:`warn_if_not_converged` is the one place that turns a result into a
 ConvergenceWarning, for every estimator and every stage of a stack.
+
+The driver calls hooks at the end of each iteration (``on_iteration``); a
+hook may end the minimisation, which then reports the hook's reason.
+:class:`EarlyStopping` is the hook that scores each iterate on held-out data
+and keeps the best one.
 """
 
 import math
 import time
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.optimize
@@ -31,13 +36,19 @@ MAX_ITER = "max_iter"
 MAX_EVALUATIONS = "max_evaluations"
 LINE_SEARCH = "line_search"
 NON_FINITE = "non_finite"
+EARLY_STOPPING = "early_stopping"
+CALLBACK = "callback"
 _REASONS = {
     CONVERGED: "it converged",
     MAX_ITER: "it reached the iteration limit",
     MAX_EVALUATIONS: "it reached the limit of objective evaluations",
     LINE_SEARCH: "the line search could not improve the loss further",
     NON_FINITE: ("the line search ended on a point where the objective is not finite"),
+    EARLY_STOPPING: "the held-out score stopped improving",
+    CALLBACK: "a callback asked it to stop",
 }
+# Reasons a hook gives for ending the run: asked for, so not warned about.
+_REQUESTED = (EARLY_STOPPING, CALLBACK)
 
 
 @dataclass
@@ -68,8 +79,11 @@ class LBFGSResult:
     reason : str
         Why L-BFGS stopped: ``"converged"`` (on its tolerance),
         ``"max_iter"``, ``"max_evaluations"``, ``"line_search"`` (the line
-        search could not improve the loss) or ``"non_finite"`` (it ended on a
-        point where the objective is not finite).
+        search could not improve the loss), ``"non_finite"`` (it ended on a
+        point where the objective is not finite), or the reason an
+        ``on_iteration`` hook gave for ending the run: ``"early_stopping"``
+        (see :class:`EarlyStopping`) or ``"callback"`` (a scikit-learn
+        callback asked to stop).
 
     n_nonfinite : int
         Number of trial points where the objective was not finite.
@@ -89,6 +103,11 @@ class LBFGSResult:
         return self.reason == CONVERGED
 
     @property
+    def requested(self):
+        """Whether an ``on_iteration`` hook ended the run."""
+        return self.reason in _REQUESTED
+
+    @property
     def message(self):
         """Why L-BFGS stopped, in words."""
         return _REASONS[self.reason]
@@ -98,6 +117,9 @@ def warn_if_not_converged(
     result, owner, *, max_iter, max_iter_name="max_iter", stage=None, warm_start=False
 ):
     """Issue a ConvergenceWarning for ``result`` unless it converged.
+
+    A run that a hook ended (early stopping, a callback) is not warned about:
+    its end was asked for.
 
     The warning points at the line of user code that called into the
     package, whatever the depth of the estimators in between.
@@ -123,7 +145,7 @@ def warn_if_not_converged(
     warm_start : bool, default=False
         Whether the estimator can continue the fit with ``warm_start=True``.
     """
-    if result.converged:
+    if result.converged or result.requested:
         return
     during = f" while {stage}" if stage else ""
     if result.reason in (MAX_ITER, MAX_EVALUATIONS):
@@ -277,7 +299,9 @@ class _Recorder:
         return self.loss, self.grad
 
 
-def minimize_lbfgs(fun, x0, *, max_iter, tol, verbose=0, name="estimator"):
+def minimize_lbfgs(
+    fun, x0, *, max_iter, tol, verbose=0, name="estimator", on_iteration=None
+):
     """Minimise ``fun`` with SciPy's L-BFGS-B and record the loss curve.
 
     BLAS runs single-threaded for the whole minimisation: the objectives
@@ -306,11 +330,20 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, verbose=0, name="estimator"):
         limits of float64 stop the optimizer.
 
     verbose : int, default=0
-        If positive, print one line per iteration: iteration, loss, gradient
-        norm and elapsed time.
+        If positive, print one line every ``verbose`` iterations (every
+        iteration for 1): iteration, loss, gradient norm, elapsed time and
+        iterations per second.
 
     name : str, default="estimator"
         Named in the error raised when the objective is not finite at ``x0``.
+
+    on_iteration : callable or list of callable, default=None
+        Hooks called at the end of each iteration, in order, as
+        ``hook(x, loss)`` with the accepted iterate (float64, not to be
+        modified or kept: copy it) and its loss. A hook returns None to go on,
+        or a reason (``"early_stopping"`` or ``"callback"``) to end the run
+        after this iteration; the result then has that reason. Every hook is
+        called on every iteration, including the last.
 
     Returns
     -------
@@ -318,17 +351,41 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, verbose=0, name="estimator"):
     """
     recorder = _Recorder(fun, name)
     loss_curve = []
+    hooks = (
+        []
+        if on_iteration is None
+        else [on_iteration]
+        if callable(on_iteration)
+        else list(on_iteration)
+    )
+    every = int(verbose)
+    stop_reason = None
     start = time.perf_counter()
 
     def callback(xk):
+        nonlocal stop_reason
         loss, grad = recorder.accept(xk)
         loss_curve.append(float(loss))
-        if verbose:
+        n_iter = len(loss_curve)
+        if every and n_iter % every == 0:
+            elapsed = time.perf_counter() - start
             print(
-                f"Iteration {len(loss_curve)}, loss = {loss:.8g}, "
+                f"Iteration {n_iter}, loss = {loss:.8g}, "
                 f"gradient norm = {np.linalg.norm(grad):.4g}, "
-                f"elapsed = {time.perf_counter() - start:.2f}s"
+                f"elapsed = {elapsed:.2f}s, "
+                f"{n_iter / elapsed if elapsed > 0 else math.inf:.3g} iterations/s"
             )
+        for hook in hooks:
+            reason = hook(xk, float(loss))
+            if reason is not None and stop_reason is None:
+                if reason not in _REQUESTED:
+                    raise ValueError(
+                        f"An on_iteration hook returned {reason!r}; expected None "
+                        f"or one of {_REQUESTED}."
+                    )
+                stop_reason = reason
+        if stop_reason is not None:
+            raise _Stop
 
     status = None
     with single_threaded_blas(), suppress(_Stop):  # see docstring
@@ -351,6 +408,8 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, verbose=0, name="estimator"):
     n_iter = len(loss_curve)
     if recorder.accepted_nonfinite:
         reason = NON_FINITE
+    elif stop_reason is not None:
+        reason = stop_reason
     elif status == 0:
         reason = CONVERGED
     elif status == 1:
@@ -370,3 +429,93 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, verbose=0, name="estimator"):
         reason=reason,
         n_nonfinite=recorder.n_nonfinite,
     )
+
+
+class EarlyStopping:
+    """An ``on_iteration`` hook: score each iterate on held-out data, keep the best.
+
+    The rule is MLPClassifier's: the run ends when the held-out score has not
+    improved by at least ``tol`` on the best one for ``n_iter_no_change``
+    consecutive iterations (it ends on the ``n_iter_no_change + 1``-th such
+    iteration). The best iterate is kept whatever ends the run.
+
+    Parameters
+    ----------
+    score : callable
+        ``score(x) -> float`` of a parameter vector, higher is better.
+
+    n_iter_no_change : int
+        Iterations without an improvement of ``tol`` tolerated.
+
+    tol : float
+        The least improvement that counts.
+
+    best_score : float, default=-inf
+        The score to beat, and ``best_x``, the parameters that reached it: a
+        later stage of training goes on from the best of the one before.
+
+    best_x : ndarray, default=None
+        The parameters of ``best_score``.
+
+    best_loss : float, default=None
+        The training loss of ``best_x``.
+
+    Attributes
+    ----------
+    scores : list of float
+        The held-out score after each iteration.
+
+    best_score : float
+        The best of them, or the initial ``best_score`` if none beat it.
+
+    best_x : ndarray or None
+        A copy of the iterate of ``best_score``.
+
+    best_loss : float or None
+        The training loss of ``best_x``.
+    """
+
+    def __init__(
+        self,
+        score,
+        *,
+        n_iter_no_change,
+        tol,
+        best_score=-math.inf,
+        best_x=None,
+        best_loss=None,
+    ):
+        self.score = score
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.scores = []
+        self.best_score = best_score
+        self.best_x = best_x
+        self.best_loss = best_loss
+        self._no_improvement = 0
+
+    def __call__(self, x, loss):
+        score = float(self.score(x))
+        self.scores.append(score)
+        if score < self.best_score + self.tol:
+            self._no_improvement += 1
+        else:
+            self._no_improvement = 0
+        if score > self.best_score:
+            self.best_score = score
+            self.best_x = np.array(x, dtype=np.float64)
+            self.best_loss = float(loss)
+        if self._no_improvement > self.n_iter_no_change:
+            return EARLY_STOPPING
+        return None
+
+    def finish(self, result):
+        """``result`` with the best parameters and their training loss.
+
+        If the run made no iteration (its start met the stopping criterion),
+        its one point is scored as the iterate of iteration 1, so that
+        ``scores`` holds one score per entry of the loss curve.
+        """
+        if not self.scores:
+            self(result.x, result.loss)
+        return replace(result, x=self.best_x, loss=self.best_loss)

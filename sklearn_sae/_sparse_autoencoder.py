@@ -1,5 +1,6 @@
 """Sparse autoencoder (UFLDL / CS294A) as a scikit-learn transformer."""
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -10,10 +11,13 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _rows
+from ._callbacks import CallbackSupportMixin, Tasks, close_iterations
 from ._objective import (
     ParameterLayout,
     SparseAutoencoderObjective,
@@ -21,14 +25,38 @@ from ._objective import (
     encode,
     masking_noise,
 )
-from ._optimize import minimize_lbfgs, warn_if_not_converged
+from ._optimize import EarlyStopping, minimize_lbfgs, warn_if_not_converged
 from .utils._param_validation import StrictInterval
 from .utils._validation import check_inverse_transform_input, check_not_none
 from .utils._warnings import warn_user
 
 
+def check_validation_split(estimator, n_samples, *, name="X"):
+    """The held-out and training row counts of early stopping, or a ValueError.
+
+    The counts are those of :func:`~sklearn.model_selection.train_test_split`
+    with ``test_size=validation_fraction``; early stopping needs at least two
+    held-out rows (as MLPClassifier does) and one training row.
+    """
+    n_val = math.ceil(estimator.validation_fraction * n_samples)
+    n_train = n_samples - n_val
+    if n_val < 2 or n_train < 1:
+        raise ValueError(
+            f"{type(estimator).__name__} with early_stopping=True holds out "
+            f"validation_fraction={estimator.validation_fraction} of the "
+            f"{n_samples} samples of {name}: {n_val} held-out and {n_train} "
+            "training sample(s), but it needs at least 2 held-out samples and 1 "
+            "training sample. Increase validation_fraction or the number of "
+            "samples, or set early_stopping=False."
+        )
+    return n_val, n_train
+
+
 class _BaseAutoencoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    CallbackSupportMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Training and the forward pass shared by the one-hidden-layer autoencoders.
 
@@ -46,6 +74,9 @@ class _BaseAutoencoder(
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [StrictInterval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [StrictInterval(Integral, 1, None, closed="left")],
     }
 
     # The objective's switches; subclasses override what they use.
@@ -96,17 +127,22 @@ class _BaseAutoencoder(
         self : object
             The fitted model.
         """
-        result = self._fit(X)
+        tasks = Tasks.fit(self, X, max_subtasks=self.max_iter + 1)
+        result = self._fit(X, tasks)
+        tasks.end(reconstruction_attributes={})
         warn_if_not_converged(
             result, type(self).__name__, max_iter=self.max_iter, warm_start=True
         )
         return self
 
-    def _fit(self, X):
+    def _fit(self, X, tasks=None):
         """Fit on X without warning; return the L-BFGS result.
 
         The stacks train their layers through this method and word the
-        ConvergenceWarning themselves.
+        ConvergenceWarning themselves. ``tasks`` (a
+        :class:`~sklearn_sae._callbacks.Tasks`) makes each L-BFGS iteration a
+        callback subtask; its callbacks get this model as ``fitted_estimator``
+        only when it is the estimator they were set on.
         """
         continuing = self.warm_start and hasattr(self, "components_")
         check_not_none(X, self)
@@ -138,26 +174,84 @@ class _BaseAutoencoder(
         else:
             theta0 = layout.initialize(random_state)
 
-        with self._make_objective(X, random_state) as objective:
-            result = minimize_lbfgs(
-                objective,
-                theta0,
-                max_iter=self.max_iter,
+        hooks = []
+        monitor = None
+        if self.early_stopping:
+            X, X_val = self._validation_split(X, random_state)
+            monitor = EarlyStopping(
+                lambda theta: (
+                    -float(
+                        np.mean(
+                            self._errors(X_val, self._unpacked(layout, theta, X.dtype)),
+                            dtype=np.float64,
+                        )
+                    )
+                ),
+                n_iter_no_change=self.n_iter_no_change,
                 tol=self.tol,
-                verbose=self.verbose,
-                name=type(self).__name__,
             )
-        W1, W2T, b1, b2 = (
-            np.ascontiguousarray(p, dtype=X.dtype) for p in layout.unpack(result.x)
-        )
-        self.components_ = W1
-        self.decoder_components_ = W1 if self._tied_weights else W2T
-        self.intercept_hidden_ = b1
-        self.intercept_visible_ = b2
+            hooks.append(monitor)
+        if tasks is not None:
+            hooks += tasks.iterations(
+                (lambda theta: self._attributes(layout, theta, X.dtype))
+                if tasks.estimator is self
+                else None
+            )
+        with self._make_objective(X, random_state) as objective:
+            try:
+                result = minimize_lbfgs(
+                    objective,
+                    theta0,
+                    max_iter=self.max_iter,
+                    tol=self.tol,
+                    verbose=self.verbose,
+                    name=type(self).__name__,
+                    on_iteration=hooks or None,
+                )
+            finally:
+                close_iterations(hooks)
+        if monitor is None:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+        else:
+            result = monitor.finish(result)
+            self.validation_scores_ = monitor.scores
+            self.best_validation_score_ = monitor.best_score
+        self._set_weights(layout, result.x, X.dtype)
         self.n_iter_ = result.n_iter
         self.loss_ = result.loss
         self.loss_curve_ = result.loss_curve
         return result
+
+    def _validation_split(self, X, random_state):
+        """The training rows and the held-out rows of X, each in their order in X."""
+        n_val, _ = check_validation_split(self, X.shape[0])
+        train, held_out = train_test_split(
+            np.arange(X.shape[0]), test_size=n_val, random_state=random_state
+        )
+        return X[np.sort(train)], X[np.sort(held_out)]
+
+    @staticmethod
+    def _unpacked(layout, theta, dtype):
+        """The parameter vector ``theta`` as ``(W1, W2T, b1, b2)`` of ``dtype``."""
+        return tuple(np.ascontiguousarray(p, dtype=dtype) for p in layout.unpack(theta))
+
+    def _attributes(self, layout, theta, dtype):
+        """The fitted attributes of the parameters ``theta``."""
+        W1, W2T, b1, b2 = self._unpacked(layout, theta, dtype)
+        return {
+            "components_": W1,
+            "decoder_components_": W1 if self._tied_weights else W2T,
+            "intercept_hidden_": b1,
+            "intercept_visible_": b2,
+        }
+
+    def _set_weights(self, layout, theta, dtype):
+        W1, W2T, b1, b2 = self._unpacked(layout, theta, dtype)
+        self.components_ = W1
+        self.decoder_components_ = W1 if self._tied_weights else W2T
+        self.intercept_hidden_ = b1
+        self.intercept_visible_ = b2
 
     def _weights(self, dtype):
         """The fitted parameters cast to ``dtype`` (no copy when it matches)."""
@@ -215,12 +309,85 @@ class _BaseAutoencoder(
         _, W2T, _, b2 = self._weights(H.dtype)
         return decode(H, W2T, b2, linear=self._decoder == "linear")
 
+    def _errors(self, X, weights):
+        """Half the squared reconstruction error of each row of the validated X.
+
+        The rows are taken one block at a time (see
+        :func:`sklearn_sae._rows.block_rows`), so memory beyond X stays near a
+        block's activations and reconstructions, whatever the number of rows.
+        """
+        W1, W2T, b1, b2 = weights
+        n_samples = X.shape[0]
+        errors = np.empty(n_samples, dtype=X.dtype)
+        rows = _rows.block_rows(
+            n_samples, max(X.shape[1], W1.shape[0]), X.dtype.itemsize
+        )
+        for start in range(0, n_samples, rows):
+            stop = min(start + rows, n_samples)
+            if sp.issparse(X):
+                block = _rows.csr_rows(X, start, stop)
+                X_hat = self._reconstruct(block, W1, W2T, b1, b2)
+                X_hat -= block.toarray()
+            else:
+                X_hat = self._reconstruct(X[start:stop], W1, W2T, b1, b2)
+                X_hat -= X[start:stop]
+            np.einsum("ij,ij->i", X_hat, X_hat, out=errors[start:stop])
+        errors *= 0.5
+        return errors
+
+    def _reconstruct(self, X, W1, W2T, b1, b2):
+        H = encode(X, W1, b1, k=self._k)
+        return decode(H, W2T, b2, linear=self._decoder == "linear")
+
+    def score_samples(self, X):
+        """Minus the reconstruction error of each sample (higher is more normal).
+
+        The error of a sample ``x`` is half its squared Euclidean
+        reconstruction error, ``0.5 * ||x_hat - x||^2`` with ``x_hat =
+        inverse_transform(transform(x))``: the term of the training objective
+        that :meth:`score` averages. Samples unlike the training data
+        reconstruct badly, so low scores flag them, as in novelty detection.
+        The rows are processed in blocks, so memory does not grow with the
+        number of samples beyond the result.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Minus each sample's reconstruction error, of the dtype of X
+            (float32 or float64).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sklearn_sae import SparseAutoencoder
+        >>> X, y = load_digits(return_X_y=True)
+        >>> X = X / 16.0
+        >>> sae = SparseAutoencoder(n_components=16, max_iter=50, random_state=0)
+        >>> sae = sae.fit(X[y == 0])  # zeros only
+        >>> scores = sae.score_samples(X)
+        >>> bool(scores[y == 0].mean() > scores[y != 0].mean())
+        True
+        """
+        check_is_fitted(self)
+        check_not_none(X, self)
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
+        )
+        errors = self._errors(X, self._weights(X.dtype))
+        return np.negative(errors, out=errors)
+
     def score(self, X, y=None):
         """Negative mean reconstruction error of X (higher is better).
 
         The error of one sample is half its squared Euclidean reconstruction
         error, so the score is minus the reconstruction term of the training
-        objective (of the clean input): ``-(1 / 2m) sum_i ||x_hat_i - x_i||^2``.
+        objective (of the clean input): ``-(1 / 2m) sum_i ||x_hat_i - x_i||^2``,
+        the mean of :meth:`score_samples`.
 
         Parameters
         ----------
@@ -235,16 +402,7 @@ class _BaseAutoencoder(
         score : float
             Minus the mean reconstruction error.
         """
-        check_is_fitted(self)
-        check_not_none(X, self)
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
-        )
-        W1, W2T, b1, b2 = self._weights(X.dtype)
-        H = encode(X, W1, b1, k=self._k)
-        X_hat = decode(H, W2T, b2, linear=self._decoder == "linear")
-        X_hat -= X.toarray() if sp.issparse(X) else X
-        return -0.5 * float(np.vdot(X_hat, X_hat)) / X.shape[0]
+        return float(np.mean(self.score_samples(X), dtype=np.float64))
 
     @property
     def _n_features_out(self):
@@ -362,8 +520,28 @@ class SparseAutoencoder(_BaseAutoencoder):
         <random_state>`.
 
     verbose : int, default=0
-        If positive, print one line per L-BFGS iteration with the loss, the
-        gradient norm and the elapsed time.
+        If positive, print one line every ``verbose`` L-BFGS iterations
+        (every iteration for 1) with the loss, the gradient norm, the elapsed
+        time and the iterations per second.
+
+    early_stopping : bool, default=False
+        Whether to stop training when the reconstruction of held-out samples
+        no longer improves, as MLPClassifier does. With True,
+        ``validation_fraction`` of the training samples are set aside (drawn
+        from ``random_state``; the objective sees only the rest); after each
+        L-BFGS iteration their score, minus the mean reconstruction error
+        (:meth:`score`), is recorded, and training stops when it has not
+        improved by at least ``tol`` for ``n_iter_no_change`` consecutive
+        iterations. The weights of the best held-out score are kept.
+
+    validation_fraction : float, default=0.1
+        The fraction of the training samples set aside for early stopping,
+        strictly between 0 and 1. Only used if ``early_stopping=True``.
+
+    n_iter_no_change : int, default=10
+        Iterations without an improvement of at least ``tol`` of the
+        held-out score tolerated before stopping. Only used if
+        ``early_stopping=True``.
 
     Attributes
     ----------
@@ -393,6 +571,15 @@ class SparseAutoencoder(_BaseAutoencoder):
         ``J`` after each iteration of the last fit;
         ``len(loss_curve_) == n_iter_``. If the starting point already met
         the stopping criterion, it holds that starting loss alone.
+
+    validation_scores_ : list of float or None
+        The held-out score after each L-BFGS iteration, minus the mean
+        reconstruction error of the held-out samples, when
+        ``early_stopping=True``; None otherwise.
+
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``, that of the weights kept, when
+        ``early_stopping=True``; None otherwise.
 
     n_features_in_ : int
         Number of features seen during :term:`fit`.
@@ -484,6 +671,9 @@ class SparseAutoencoder(_BaseAutoencoder):
         warm_start=False,
         random_state=None,
         verbose=0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
     ):
         self.n_components = n_components
         self.rho = rho
@@ -498,6 +688,9 @@ class SparseAutoencoder(_BaseAutoencoder):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
 
     @property
     def _decoder(self):

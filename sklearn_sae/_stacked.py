@@ -7,6 +7,7 @@ features and then, as the tutorial's stacked-autoencoder exercise does,
 fine-tunes every weight at once by back-propagation.
 """
 
+import warnings
 from functools import partial
 from numbers import Integral, Real
 from typing import NamedTuple
@@ -20,19 +21,23 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _rows
+from ._callbacks import CallbackSupportMixin, Tasks, close_iterations
 from ._finetune import ClassifierObjective, NetworkLayout, forward, log_softmax
 from ._optimize import (
+    EarlyStopping,
     LBFGSResult,
     minimize_lbfgs,
     single_threaded_blas,
     warn_if_not_converged,
 )
-from ._sparse_autoencoder import SparseAutoencoder
+from ._sparse_autoencoder import SparseAutoencoder, check_validation_split
 from .utils._param_validation import StrictInterval
 from .utils._validation import check_inverse_transform_input, check_not_none
 
@@ -106,7 +111,7 @@ def _per_layer(estimator, name, n_layers):
     return [float(v) for v in values]
 
 
-class _BaseStack(BaseEstimator):
+class _BaseStack(CallbackSupportMixin, BaseEstimator):
     """What the two stacks share: the layers' parameters and their training.
 
     The per-layer parameters are validated once per fit, by
@@ -120,6 +125,9 @@ class _BaseStack(BaseEstimator):
         "tol": [StrictInterval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [StrictInterval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [StrictInterval(Integral, 1, None, closed="left")],
     }
 
     def _validate_X(self, X, *, reset):
@@ -151,7 +159,14 @@ class _BaseStack(BaseEstimator):
         owner = type(self).__name__
         if self.verbose:
             print(f"{owner}: {description}")
-        result = run()
+        fit_tasks = getattr(self, "_fit_tasks", None) or Tasks(None, self, None, None)
+        self._stage_tasks = fit_tasks.stage(description, max_iter)
+        try:
+            result = run()
+        finally:
+            stage_tasks = self._stage_tasks
+            del self._stage_tasks
+        stage_tasks.end()
         warn_if_not_converged(
             result,
             owner,
@@ -174,11 +189,12 @@ class _BaseStack(BaseEstimator):
                 tol=self.tol,
                 random_state=int(seeds[layer]),
                 verbose=self.verbose,
+                **self._layer_early_stopping(),
             )
             self._stage(
                 f"pre-training layer {layer + 1} of {len(sizes)} "
                 f"({H.shape[1]} -> {n_components} units)",
-                partial(sae._fit, H),
+                partial(self._fit_layer, sae, H),
                 max_iter=self.max_iter,
             )
             # The next layer's input, with single-threaded BLAS as in the fits,
@@ -187,6 +203,29 @@ class _BaseStack(BaseEstimator):
                 H = sae.transform(H)
             autoencoders.append(sae)
         return autoencoders, H
+
+    def _layer_early_stopping(self):
+        """The early-stopping parameters of each layer's pre-training."""
+        return {}
+
+    def _fit_layer(self, sae, H):
+        """Pre-train the autoencoder ``sae`` on H within the current stage."""
+        return sae._fit(H, self._stage_tasks)
+
+    def _n_stages(self):
+        """Number of stages of a fit, each a callback task."""
+        return len(_hidden_layer_sizes(self.hidden_layer_sizes))
+
+    def _fit_with_tasks(self, fit, X, y=None):
+        """``fit()``, the fit's callback task around it."""
+        self._fit_tasks = Tasks.fit(self, X, y, max_subtasks=self._n_stages)
+        try:
+            out = fit()
+        finally:
+            tasks = self._fit_tasks
+            del self._fit_tasks
+        tasks.end(reconstruction_attributes={})
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -238,8 +277,27 @@ class StackedSparseAutoencoder(
         results. See :term:`Glossary <random_state>`.
 
     verbose : int, default=0
-        If positive, print which layer is being trained and one line per
-        L-BFGS iteration.
+        If positive, print which layer is being trained and one line every
+        ``verbose`` L-BFGS iterations (every iteration for 1).
+
+    early_stopping : bool, default=False
+        Whether each layer's pre-training stops when the reconstruction of
+        held-out samples no longer improves, as in MLPClassifier. With True,
+        each layer sets aside ``validation_fraction`` of its own input rows
+        (drawn from its seed; its objective sees only the rest), scores them
+        after each L-BFGS iteration (minus the mean reconstruction error),
+        stops when the score has not improved by at least ``tol`` for
+        ``n_iter_no_change`` consecutive iterations, and keeps the weights of
+        the best score. The next layer trains on the features of all rows.
+
+    validation_fraction : float, default=0.1
+        The fraction of each layer's input rows set aside for early stopping,
+        strictly between 0 and 1. Only used if ``early_stopping=True``.
+
+    n_iter_no_change : int, default=10
+        Iterations without an improvement of at least ``tol`` of the
+        held-out score tolerated before a layer stops. Only used if
+        ``early_stopping=True``.
 
     Attributes
     ----------
@@ -250,6 +308,15 @@ class StackedSparseAutoencoder(
     n_iter_ : int
         Total number of L-BFGS iterations over all layers; those of layer
         ``l`` are ``autoencoders_[l].n_iter_``.
+
+    validation_scores_ : list of list of float, or None
+        With ``early_stopping=True``, the held-out scores of each layer's
+        pre-training, ``autoencoders_[l].validation_scores_``; None
+        otherwise.
+
+    best_validation_score_ : list of float or None
+        With ``early_stopping=True``, the best held-out score of each layer,
+        that of the weights it kept; None otherwise.
 
     n_features_in_ : int
         Number of features seen during :term:`fit`.
@@ -307,6 +374,9 @@ class StackedSparseAutoencoder(
         tol=1e-5,
         random_state=None,
         verbose=0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.rho = rho
@@ -316,6 +386,9 @@ class StackedSparseAutoencoder(
         self.tol = tol
         self.random_state = random_state
         self.verbose = verbose
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -334,7 +407,7 @@ class StackedSparseAutoencoder(
         self : StackedSparseAutoencoder
             The fitted model.
         """
-        self._fit(X)
+        self._fit_layers(X)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -354,7 +427,29 @@ class StackedSparseAutoencoder(
         H : ndarray of shape (n_samples, hidden_layer_sizes[-1])
             Activations of the top layer.
         """
-        return self._fit(X)
+        return self._fit_layers(X)
+
+    def _fit_layers(self, X):
+        """``_fit`` within the fit's callback task; record the held-out scores."""
+        H = self._fit_with_tasks(partial(self._fit, X), X)
+        if self.early_stopping:
+            self.validation_scores_ = [
+                sae.validation_scores_ for sae in self.autoencoders_
+            ]
+            self.best_validation_score_ = [
+                sae.best_validation_score_ for sae in self.autoencoders_
+            ]
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+        return H
+
+    def _layer_early_stopping(self):
+        return {
+            "early_stopping": self.early_stopping,
+            "validation_fraction": self.validation_fraction,
+            "n_iter_no_change": self.n_iter_no_change,
+        }
 
     def _fit(self, X):
         X = self._validate_X(X, reset=True)
@@ -412,6 +507,7 @@ class StackedSparseAutoencoder(
 
         The reconstruction is ``inverse_transform(transform(X))``; the error
         of one sample is half its squared Euclidean distance to the sample.
+        The score is the mean of :meth:`score_samples`.
 
         Parameters
         ----------
@@ -426,11 +522,64 @@ class StackedSparseAutoencoder(
         score : float
             Minus the mean reconstruction error (higher is better).
         """
+        return float(np.mean(self.score_samples(X), dtype=np.float64))
+
+    def score_samples(self, X):
+        """Minus the reconstruction error of each sample through the whole stack.
+
+        The reconstruction is ``inverse_transform(transform(x))`` and the
+        error of a sample half its squared Euclidean distance to it, so that
+        :meth:`score` is the mean. Samples unlike the training data
+        reconstruct badly: low scores flag them, as in novelty detection. The
+        rows are processed in blocks, so memory does not grow with the number
+        of samples beyond the result.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Minus each sample's reconstruction error, of the dtype of X
+            (float32 or float64).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sklearn_sae import StackedSparseAutoencoder
+        >>> X, y = load_digits(return_X_y=True)
+        >>> X = X / 16.0
+        >>> ssae = StackedSparseAutoencoder((32, 16), max_iter=30, random_state=0)
+        >>> ssae = ssae.fit(X[y == 0])  # zeros only
+        >>> scores = ssae.score_samples(X)
+        >>> bool(scores[y == 0].mean() > scores[y != 0].mean())
+        True
+        """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        X_hat = self.inverse_transform(self.transform(X))
-        X_hat -= X.toarray() if sp.issparse(X) else X
-        return -0.5 * float(np.vdot(X_hat, X_hat)) / X.shape[0]
+        n_samples = X.shape[0]
+        scores = np.empty(n_samples, dtype=X.dtype)
+        widest = max(
+            X.shape[1], *(sae.components_.shape[0] for sae in self.autoencoders_)
+        )
+        rows = _rows.block_rows(n_samples, widest, X.dtype.itemsize)
+        with warnings.catch_warnings():
+            # The blocks are validated arrays: they have lost X's column names.
+            warnings.filterwarnings(
+                "ignore", message="X does not have valid feature names"
+            )
+            for start in range(0, n_samples, rows):
+                stop = min(start + rows, n_samples)
+                block = (
+                    _rows.csr_rows(X, start, stop) if sp.issparse(X) else X[start:stop]
+                )
+                X_hat = self.inverse_transform(self.transform(block))
+                X_hat -= block.toarray() if sp.issparse(block) else block
+                np.einsum("ij,ij->i", X_hat, X_hat, out=scores[start:stop])
+        scores *= -0.5
+        return scores
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "autoencoders_")
@@ -528,8 +677,30 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         :term:`Glossary <random_state>`.
 
     verbose : int, default=0
-        If positive, print which stage is running and one line per L-BFGS
-        iteration.
+        If positive, print which stage is running and one line every
+        ``verbose`` L-BFGS iterations (every iteration for 1).
+
+    early_stopping : bool, default=False
+        Whether to stop the supervised stages (the softmax layer and the
+        fine-tuning) when the accuracy on held-out samples no longer
+        improves, as MLPClassifier does. With True, a stratified
+        ``validation_fraction`` of the training samples is set aside (drawn
+        from ``random_state``); every stage, the pre-training included,
+        trains on the rest only. After each L-BFGS iteration of a supervised
+        stage the held-out accuracy is recorded; the stage stops when it has
+        not improved by at least ``tol`` for ``n_iter_no_change``
+        consecutive iterations, and the weights of the best accuracy are
+        kept. The fine-tuning starts from the best softmax layer and must
+        beat its accuracy to change the weights.
+
+    validation_fraction : float, default=0.1
+        The fraction of the training samples set aside for early stopping,
+        strictly between 0 and 1. Only used if ``early_stopping=True``.
+
+    n_iter_no_change : int, default=10
+        Iterations without an improvement of at least ``tol`` of the
+        held-out accuracy tolerated before a stage stops. Only used if
+        ``early_stopping=True``.
 
     Attributes
     ----------
@@ -578,6 +749,15 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
     loss_curve_ : list of float
         ``J`` after each iteration of the softmax stage and then of the
         fine-tuning.
+
+    validation_scores_ : list of float or None
+        With ``early_stopping=True``, the held-out accuracy after each
+        iteration of the softmax stage and then of the fine-tuning; None
+        otherwise.
+
+    best_validation_score_ : float or None
+        With ``early_stopping=True``, the best held-out accuracy, that of the
+        weights kept; None otherwise.
 
     n_features_in_ : int
         Number of features seen during :term:`fit`.
@@ -649,6 +829,9 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         tol=1e-5,
         random_state=None,
         verbose=0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.rho = rho
@@ -661,6 +844,9 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         self.tol = tol
         self.random_state = random_state
         self.verbose = verbose
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -679,11 +865,20 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         self : StackedSparseAutoencoderClassifier
             The fitted classifier.
         """
+        try:
+            return self._fit_with_tasks(partial(self._fit, X, y), X, y)
+        finally:
+            self.__dict__.pop("_held_out", None)
+            self.__dict__.pop("_monitors", None)
+
+    def _fit(self, X, y):
         X, y_index = self._validate_training_data(X, y)
         sizes, settings = self._layer_settings()
         random_state = check_random_state(self.random_state)
+        X, y_index = self._hold_out(X, y_index, random_state)
 
         autoencoders, H = self._pretrain(X, sizes, settings, random_state)
+        self._encode_held_out(autoencoders)
         softmax = self._train_softmax(H, y_index, random_state)
         del H
         weights = [sae.components_ for sae in autoencoders] + [softmax.weights]
@@ -715,7 +910,100 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         )
         self.loss_ = loss
         self.loss_curve_ = loss_curve
+        self._record_validation()
         return self
+
+    def _n_stages(self):
+        return super()._n_stages() + 1 + bool(self.fine_tune)
+
+    def _hold_out(self, X, y_index, random_state):
+        """The training part of X and y; the held-out part goes to ``_held_out``.
+
+        With ``early_stopping=True`` a stratified ``validation_fraction`` of
+        the samples is held out, as in MLPClassifier; otherwise nothing.
+        """
+        self._held_out = None
+        self._monitors = []
+        if not self.early_stopping:
+            return X, y_index
+        n_val, n_train = check_validation_split(self, X.shape[0])
+        counts = np.bincount(y_index, minlength=len(self.classes_))
+        n_classes = len(counts)
+        if counts.min() < 2 or min(n_val, n_train) < n_classes:
+            smallest = self.classes_.tolist()[int(np.argmin(counts))]
+            raise ValueError(
+                f"{type(self).__name__} with early_stopping=True holds out a "
+                "stratified validation_fraction="
+                f"{self.validation_fraction} of the samples, which needs at least "
+                f"2 samples of each class and as many held-out and training "
+                f"samples as classes ({n_classes}); class {smallest!r} has "
+                f"{counts.min()} sample(s), and the split would give {n_val} "
+                f"held-out and {n_train} training samples. Increase "
+                "validation_fraction or the number of samples, or set "
+                "early_stopping=False."
+            )
+        train, held_out = train_test_split(
+            np.arange(X.shape[0]),
+            test_size=n_val,
+            stratify=y_index,
+            random_state=random_state,
+        )
+        train, held_out = np.sort(train), np.sort(held_out)
+        self._held_out = {"network": (X[held_out], y_index[held_out])}
+        return X[train], y_index[train]
+
+    def _encode_held_out(self, autoencoders):
+        """The held-out samples' top features, scored by the softmax stage."""
+        if self._held_out is None:
+            return
+        H, y_index = self._held_out["network"]
+        with single_threaded_blas():
+            for sae in autoencoders:
+                H = sae.transform(H)
+        self._held_out["softmax"] = (H, y_index)
+
+    def _monitor(self, layout, stage, theta):
+        """The early-stopping hook of a supervised stage, or None.
+
+        The held-out score is the accuracy. The fine-tuning goes on from the
+        best of the softmax stage: it must beat that score to change the
+        weights.
+        """
+        if self._held_out is None:
+            return None
+        X_val, y_val = self._held_out[stage]
+
+        def accuracy(theta):
+            weights, biases = layout.unpack(theta)
+            Z = forward(
+                X_val,
+                [W.astype(X_val.dtype) for W in weights],
+                [b.astype(X_val.dtype) for b in biases],
+            )
+            return float(np.mean(np.argmax(Z, axis=1) == y_val))
+
+        carry = {}
+        if self._monitors:
+            previous = self._monitors[-1]
+            carry = {
+                "best_score": previous.best_score,
+                "best_x": np.array(theta, dtype=np.float64),
+                "best_loss": previous.best_loss,
+            }
+        monitor = EarlyStopping(
+            accuracy, n_iter_no_change=self.n_iter_no_change, tol=self.tol, **carry
+        )
+        self._monitors.append(monitor)
+        return monitor
+
+    def _record_validation(self):
+        """``validation_scores_`` and ``best_validation_score_`` of the stages."""
+        if self._monitors:
+            self.validation_scores_ = [s for m in self._monitors for s in m.scores]
+            self.best_validation_score_ = self._monitors[-1].best_score
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
 
     def _validate_training_data(self, X, y):
         """Validated X, and y as indices into ``classes_`` (which it sets)."""
@@ -761,7 +1049,9 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         ) as objective:
             result = self._stage(
                 "training the softmax layer",
-                partial(self._minimize, objective, theta, self.max_iter),
+                partial(
+                    self._minimize, objective, theta, self.max_iter, layout, "softmax"
+                ),
                 max_iter=self.max_iter,
             )
         (weights,), (biases,) = layout.unpack(result.x)
@@ -779,7 +1069,12 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
             return self._stage(
                 "fine-tuning all layers",
                 partial(
-                    self._minimize, objective, layout.pack(weights, biases), max_iter
+                    self._minimize,
+                    objective,
+                    layout.pack(weights, biases),
+                    max_iter,
+                    layout,
+                    "network",
                 ),
                 max_iter=max_iter,
                 max_iter_name=(
@@ -787,15 +1082,36 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
                 ),
             )
 
-    def _minimize(self, objective, theta, max_iter):
-        return minimize_lbfgs(
-            objective,
-            theta,
-            max_iter=max_iter,
-            tol=self.tol,
-            verbose=self.verbose,
-            name=type(self).__name__,
-        )
+    def _minimize(self, objective, theta, max_iter, layout=None, stage=None):
+        reconstruct = None
+        if stage == "network":  # callbacks get the network of each iteration
+
+            def reconstruct(theta):
+                weights, biases = layout.unpack(theta)
+                return {
+                    "coefs_": [W.T.copy() for W in weights],
+                    "intercepts_": [b.copy() for b in biases],
+                }
+
+        hooks = self._stage_tasks.iterations(reconstruct)
+        monitor = None if stage is None else self._monitor(layout, stage, theta)
+        if monitor is not None:
+            hooks.insert(0, monitor)
+        try:
+            result = minimize_lbfgs(
+                objective,
+                theta,
+                max_iter=max_iter,
+                tol=self.tol,
+                verbose=self.verbose,
+                name=type(self).__name__,
+                on_iteration=hooks or None,
+            )
+        finally:
+            close_iterations(hooks)
+        if monitor is not None:
+            result = monitor.finish(result)
+        return result
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")

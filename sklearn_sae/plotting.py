@@ -161,18 +161,35 @@ class FilterDisplay:
         *,
         image_shape,
         whitening=None,
+        layer=None,
         n_cols=None,
         border=1,
         cmap=None,
         ax=None,
+        **imshow_kwargs,
     ):
-        """Plot the filters of a fitted autoencoder.
+        """Plot the filters of a fitted autoencoder, stack or pipeline.
 
         Parameters
         ----------
         estimator : estimator instance
-            A fitted model with ``components_`` of shape (n_components,
-            n_features), such as :class:`~sklearn_sae.SparseAutoencoder`.
+            One of:
+
+            - a fitted model with ``components_`` of shape (n_components,
+              n_features), such as :class:`~sklearn_sae.SparseAutoencoder`;
+            - a fitted :class:`~sklearn_sae.StackedSparseAutoencoder` or
+              :class:`~sklearn_sae.StackedSparseAutoencoderClassifier`, whose
+              layer ``layer`` is shown (see below);
+            - a fitted :class:`~sklearn.pipeline.Pipeline`: its last
+              autoencoder step (one of the above from this package) is shown,
+              with the input transformers before it folded in, so that the
+              filters are in the space of the pipeline's input. Supported
+              before the autoencoder: :class:`~sklearn_sae.preprocessing.ZCAWhitener`
+              (filters ``W @ whitening_``, as the tutorial shows the features
+              of whitened patches), :class:`~sklearn.preprocessing.StandardScaler`
+              and :class:`~sklearn.preprocessing.MinMaxScaler` (``W`` times
+              their per-feature scale) and ``"passthrough"``. Steps after the
+              autoencoder are ignored.
 
         image_shape : tuple of int
             ``(height, width)`` or ``(height, width, 3)``.
@@ -181,7 +198,16 @@ class FilterDisplay:
                 fitted ZCAWhitener, default=None
             The whitening the model was trained behind. The filters are then
             shown in the space of the original images, ``W @ whitening``, as
-            the tutorial shows the colour features of its linear decoder.
+            the tutorial shows the colour features of its linear decoder. Not
+            with a pipeline, whose whitening step is folded in already.
+
+        layer : int, default=None
+            For a stack, the hidden layer shown, from 0 (the first, the
+            default). A deeper layer is shown as its linear projection to
+            input space, the product of the encoders' weight matrices from
+            that layer down, ``W_layer @ ... @ W_0``, which ignores the
+            sigmoids in between. For the classifier the weights are those of
+            the fine-tuned network (``coefs_``). Only for stacks.
 
         n_cols : int, default=None
             Tiles per row; by default ``ceil(sqrt(n_components))``.
@@ -195,28 +221,45 @@ class FilterDisplay:
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure is created if None.
 
+        **imshow_kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.imshow`, overriding its
+            defaults here (``interpolation="nearest"``, and ``vmin=-1``,
+            ``vmax=1`` for grayscale).
+
         Returns
         -------
         display : FilterDisplay
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from sklearn.datasets import load_digits
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import MinMaxScaler
+        >>> from sklearn_sae import SparseAutoencoder, StackedSparseAutoencoder
+        >>> from sklearn_sae.plotting import FilterDisplay
+        >>> X = load_digits().data
+        >>> pipe = make_pipeline(
+        ...     MinMaxScaler(), SparseAutoencoder(16, max_iter=20, random_state=0)
+        ... ).fit(X)
+        >>> FilterDisplay.from_estimator(pipe, image_shape=(8, 8)).filters.shape
+        (16, 64)
+        >>> stack = StackedSparseAutoencoder((16, 9), max_iter=20, random_state=0)
+        >>> stack = stack.fit(X / 16.0)
+        >>> display = FilterDisplay.from_estimator(stack, image_shape=(8, 8), layer=1)
+        >>> display.filters.shape
+        (9, 64)
         """
-        check_is_fitted(estimator, "components_")
-        weights = np.asarray(estimator.components_, dtype=np.float64)
-        if whitening is not None:
-            if hasattr(whitening, "whitening_"):
-                whitening = whitening.whitening_
-            whitening = check_array(whitening, dtype=np.float64, input_name="whitening")
-            if whitening.shape != (weights.shape[1],) * 2:
-                raise ValueError(
-                    f"whitening must be of shape {(weights.shape[1],) * 2}, the "
-                    f"estimator's number of features squared, got {whitening.shape}."
-                )
-            weights = weights @ whitening
+        weights = _filters_of(estimator, layer, whitening)
         norms = np.linalg.norm(weights, axis=1, keepdims=True)
         filters = np.divide(weights, norms, out=np.zeros_like(weights), where=norms > 0)
         display = cls(filters, image_shape=image_shape)
-        return display.plot(n_cols=n_cols, border=border, cmap=cmap, ax=ax)
+        return display.plot(
+            n_cols=n_cols, border=border, cmap=cmap, ax=ax, **imshow_kwargs
+        )
 
-    def plot(self, *, n_cols=None, border=1, cmap=None, ax=None):
+    def plot(self, *, n_cols=None, border=1, cmap=None, ax=None, **imshow_kwargs):
         """Draw the mosaic.
 
         Parameters
@@ -233,6 +276,11 @@ class FilterDisplay:
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure is created if None.
 
+        **imshow_kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.imshow`, overriding its
+            defaults here (``interpolation="nearest"``, and ``vmin=-1``,
+            ``vmax=1`` for grayscale).
+
         Returns
         -------
         display : FilterDisplay
@@ -247,18 +295,138 @@ class FilterDisplay:
 
             _, ax = plt.subplots()
         if mosaic.ndim == 3:
-            image = ax.imshow(mosaic, interpolation="nearest")
+            options = {"interpolation": "nearest"}
         else:
-            image = ax.imshow(
-                mosaic,
-                cmap=cmap or "gray",
-                vmin=-1.0,
-                vmax=1.0,
-                interpolation="nearest",
-            )
+            options = {
+                "cmap": cmap or "gray",
+                "vmin": -1.0,
+                "vmax": 1.0,
+                "interpolation": "nearest",
+            }
+        image = ax.imshow(mosaic, **{**options, **imshow_kwargs})
         ax.set_axis_off()
         self.mosaic_ = mosaic
         self.image_ = image
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
+
+
+def _stack_weights(estimator, layer):
+    """The encoder weight matrices of a fitted stack, (n_out, n_in) each."""
+    from ._stacked import StackedSparseAutoencoderClassifier
+
+    if isinstance(estimator, StackedSparseAutoencoderClassifier):
+        check_is_fitted(estimator)
+        matrices = [np.asarray(W, dtype=np.float64).T for W in estimator.coefs_[:-1]]
+    else:
+        check_is_fitted(estimator)
+        matrices = [
+            np.asarray(sae.components_, dtype=np.float64)
+            for sae in estimator.autoencoders_
+        ]
+    layer = 0 if layer is None else layer
+    if not (isinstance(layer, (int, np.integer)) and 0 <= layer < len(matrices)):
+        raise ValueError(
+            f"layer must be an int from 0 to {len(matrices) - 1}, the hidden "
+            f"layers of this {type(estimator).__name__}, got {layer!r}."
+        )
+    return matrices[: layer + 1]
+
+
+def _is_stack(estimator):
+    from ._stacked import _BaseStack
+
+    return isinstance(estimator, _BaseStack)
+
+
+def _is_autoencoder(estimator):
+    from ._sparse_autoencoder import _BaseAutoencoder
+
+    return isinstance(estimator, _BaseAutoencoder) or _is_stack(estimator)
+
+
+def _input_map(step, name):
+    """The matrix M with which ``W`` seen after ``step`` is ``W @ M`` before it."""
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    from .preprocessing import ZCAWhitener
+
+    if isinstance(step, ZCAWhitener):
+        return np.asarray(step.whitening_, dtype=np.float64)
+    if isinstance(step, MinMaxScaler):
+        return np.diag(np.asarray(step.scale_, dtype=np.float64))
+    if isinstance(step, StandardScaler):
+        if step.scale_ is None:
+            return None
+        return np.diag(1.0 / np.asarray(step.scale_, dtype=np.float64))
+    raise ValueError(
+        f"FilterDisplay.from_estimator cannot show filters in the input space "
+        f"of a pipeline with step {name!r} ({type(step).__name__}) before its "
+        "autoencoder: only ZCAWhitener, StandardScaler, MinMaxScaler and "
+        '"passthrough" can be folded into the filters. Pass the autoencoder '
+        "step itself to see the filters in the space of its own input."
+    )
+
+
+def _filters_of(estimator, layer, whitening):
+    """The filters of ``estimator`` in its input space, one per row, float64."""
+    from sklearn.pipeline import Pipeline
+
+    maps = []
+    if isinstance(estimator, Pipeline):
+        if whitening is not None:
+            raise ValueError(
+                "whitening is for an autoencoder trained outside a pipeline; a "
+                "pipeline's ZCAWhitener step is folded into the filters already."
+            )
+        check_is_fitted(estimator)
+        steps = [
+            (name, step)
+            for name, step in estimator.steps
+            if step is not None and step != "passthrough"
+        ]
+        last = max(
+            (i for i, (_, step) in enumerate(steps) if _is_autoencoder(step)),
+            default=None,
+        )
+        if last is None:
+            raise ValueError(
+                "FilterDisplay.from_estimator needs a pipeline with an autoencoder "
+                "step of sklearn_sae (SparseAutoencoder, KSparseAutoencoder or a "
+                "stack), but the steps are "
+                f"{[type(step).__name__ for _, step in steps]}."
+            )
+        for name, step in steps[:last]:
+            matrix = _input_map(step, name)
+            if matrix is not None:
+                maps.append(matrix)
+        estimator = steps[last][1]
+    elif whitening is not None:
+        if hasattr(whitening, "whitening_"):
+            whitening = whitening.whitening_
+        maps.append(check_array(whitening, dtype=np.float64, input_name="whitening"))
+
+    if _is_stack(estimator):
+        matrices = _stack_weights(estimator, layer)
+        weights = matrices[-1]
+        for matrix in reversed(matrices[:-1]):
+            weights = weights @ matrix
+    else:
+        if layer not in (None, 0):
+            raise ValueError(
+                f"layer is for the stacks; {type(estimator).__name__} has one "
+                f"hidden layer, got layer={layer!r}."
+            )
+        check_is_fitted(estimator, "components_")
+        weights = np.asarray(estimator.components_, dtype=np.float64)
+
+    # The maps of the steps before, the nearest the autoencoder first.
+    for matrix in reversed(maps):
+        if matrix.shape != (weights.shape[1],) * 2:
+            raise ValueError(
+                f"whitening must be of shape {(weights.shape[1],) * 2}, the "
+                f"estimator's number of features squared, got {matrix.shape}."
+            )
+        weights = weights @ matrix
+    return weights

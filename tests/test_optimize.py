@@ -18,7 +18,11 @@ from sklearn_sae import (
     StackedSparseAutoencoder,
     StackedSparseAutoencoderClassifier,
 )
-from sklearn_sae._optimize import minimize_lbfgs, warn_if_not_converged
+from sklearn_sae._optimize import (
+    EarlyStopping,
+    minimize_lbfgs,
+    warn_if_not_converged,
+)
 
 
 def _quadratic(scales):
@@ -150,7 +154,10 @@ def test_verbose_prints_each_iteration(capsys):
     result = minimize_lbfgs(fun, np.ones(5), max_iter=100, tol=1e-12, verbose=1)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == result.n_iter
-    pattern = r"Iteration (\d+), loss = (\S+), gradient norm = (\S+), elapsed = \S+s"
+    pattern = (
+        r"Iteration (\d+), loss = (\S+), gradient norm = (\S+), elapsed = \S+s, "
+        r"\S+ iterations/s"
+    )
     for i, line in enumerate(lines, start=1):
         match = re.fullmatch(pattern, line)
         assert match is not None, line
@@ -158,6 +165,25 @@ def test_verbose_prints_each_iteration(capsys):
         assert float(match.group(2)) == pytest.approx(
             result.loss_curve[i - 1], rel=1e-6
         )
+
+
+@pytest.mark.parametrize("every", [2, 3, 7])
+def test_verbose_k_prints_every_kth_iteration(capsys, every):
+    fun = _quadratic(np.logspace(0, 3, 20))
+    result = minimize_lbfgs(fun, np.ones(20), max_iter=100, tol=1e-12, verbose=every)
+    lines = capsys.readouterr().out.strip().splitlines()
+    printed = [int(re.match(r"Iteration (\d+),", line).group(1)) for line in lines]
+    assert result.n_iter > every
+    assert printed == list(range(every, result.n_iter + 1, every))
+
+
+def test_verbose_k_of_an_estimator(capsys):
+    X = load_digits().data[:200] / 16.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        SparseAutoencoder(8, max_iter=9, verbose=4, random_state=0).fit(X)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(",")[0] for line in lines] == ["Iteration 4", "Iteration 8"]
 
 
 def test_silent_by_default(capsys):
@@ -287,3 +313,98 @@ def test_the_input_range_warning_points_at_the_callers_line():
     (warning,) = [w for w in caught if w.category is UserWarning]
     assert "Scale X into [0, 1]" in str(warning.message)
     assert warning.filename == __file__
+
+
+def test_on_iteration_hooks_see_every_iterate_and_can_stop_the_run():
+    fun = _quadratic(np.logspace(0, 3, 20))
+    seen, other = [], []
+
+    def hook(x, loss):
+        seen.append((x.copy(), loss))
+        return "early_stopping" if len(seen) == 3 else None
+
+    result = minimize_lbfgs(
+        fun,
+        np.ones(20),
+        max_iter=100,
+        tol=1e-12,
+        on_iteration=[hook, lambda x, loss: other.append(loss)],
+    )
+    assert result.reason == "early_stopping"
+    assert result.requested
+    assert not result.converged
+    assert result.n_iter == 3
+    # Every hook saw every iteration, the last included.
+    assert [loss for _, loss in seen] == result.loss_curve == other
+    for x, loss in seen:
+        assert fun(x)[0] == loss
+    assert _warning_text(result, max_iter=100) is None
+    assert "held-out score stopped improving" in result.message
+
+
+def test_a_callback_stop_is_not_warned_about():
+    result = minimize_lbfgs(
+        _quadratic(np.logspace(0, 3, 20)),
+        np.ones(20),
+        max_iter=100,
+        tol=1e-12,
+        on_iteration=lambda x, loss: "callback",
+    )
+    assert result.reason == "callback"
+    assert result.n_iter == 1
+    assert _warning_text(result, max_iter=100) is None
+
+
+def test_hooks_do_not_change_the_minimisation():
+    fun = _quadratic(np.logspace(0, 3, 20))
+    plain = minimize_lbfgs(fun, np.ones(20), max_iter=100, tol=1e-10)
+    hooked = minimize_lbfgs(
+        fun, np.ones(20), max_iter=100, tol=1e-10, on_iteration=lambda x, loss: None
+    )
+    assert hooked.x.tobytes() == plain.x.tobytes()
+    assert hooked.loss_curve == plain.loss_curve
+    assert hooked.reason == plain.reason
+
+
+def test_a_hook_returning_an_unknown_reason_is_an_error():
+    with pytest.raises(ValueError, match="on_iteration hook returned 'stop'"):
+        minimize_lbfgs(
+            _quadratic(np.ones(3)),
+            np.ones(3),
+            max_iter=10,
+            tol=1e-12,
+            on_iteration=lambda x, loss: "stop",
+        )
+
+
+def test_early_stopping_follows_mlp_rule_and_keeps_the_best():
+    scores = iter([0.1, 0.5, 0.4, 0.5, 0.3, 0.2, 0.9])
+    monitor = EarlyStopping(lambda x: next(scores), n_iter_no_change=2, tol=1e-3)
+    reasons = [monitor(np.full(2, i, dtype=float), float(i)) for i in range(5)]
+    # 0.4, 0.5 (not better than 0.5 + tol) and 0.3: the third without
+    # improvement ends the run.
+    assert reasons == [None, None, None, None, "early_stopping"]
+    assert monitor.scores == [0.1, 0.5, 0.4, 0.5, 0.3]
+    assert monitor.best_score == 0.5
+    assert monitor.best_x.tolist() == [1.0, 1.0]
+    assert monitor.best_loss == 1.0
+
+
+def test_early_stopping_carries_over_a_best_to_beat():
+    start = np.zeros(2)
+    monitor = EarlyStopping(
+        lambda x: 0.5,
+        n_iter_no_change=1,
+        tol=0.0,
+        best_score=0.7,
+        best_x=start,
+        best_loss=3.0,
+    )
+    result = minimize_lbfgs(
+        _quadratic(np.ones(2)), np.ones(2), max_iter=50, tol=1e-12, on_iteration=monitor
+    )
+    assert result.reason == "early_stopping"
+    kept = monitor.finish(result)
+    assert kept.x is start
+    assert kept.loss == 3.0
+    assert kept.n_iter == result.n_iter == 2

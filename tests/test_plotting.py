@@ -3,9 +3,20 @@
 import numpy as np
 import pytest
 from _models import fit_quietly
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from sklearn_sae import KSparseAutoencoder, SparseAutoencoder, ZCAWhitener
+from sklearn_sae import (
+    KSparseAutoencoder,
+    SparseAutoencoder,
+    StackedSparseAutoencoder,
+    StackedSparseAutoencoderClassifier,
+    ZCAWhitener,
+)
 from sklearn_sae.plotting import FilterDisplay, tile_filters
 
 matplotlib = pytest.importorskip("matplotlib")
@@ -146,3 +157,134 @@ def test_plot_from_the_constructor():
     display = FilterDisplay(filters, image_shape=(3, 3, 3)).plot()
     assert display.mosaic_.shape == (2 * 4 + 1, 2 * 4 + 1, 3)
     assert display.image_.get_array().shape == display.mosaic_.shape
+
+
+def _unit_rows(W):
+    return W / np.linalg.norm(W, axis=1, keepdims=True)
+
+
+def test_pipeline_folds_the_whitening_into_the_filters(images):
+    pipe = fit_quietly(
+        make_pipeline(
+            ZCAWhitener(epsilon=0.1),
+            SparseAutoencoder(6, decoder="linear", max_iter=10, random_state=0),
+            LogisticRegression(),
+        ),
+        images,
+        (images[:, 20] > 0.5).astype(int),
+    )
+    zca, sae = pipe[0], pipe[1]
+    display = FilterDisplay.from_estimator(pipe, image_shape=(8, 8))
+    np.testing.assert_allclose(
+        display.filters, _unit_rows(sae.components_ @ zca.whitening_), rtol=1e-10
+    )
+
+
+@pytest.mark.parametrize("scaler", [MinMaxScaler(), StandardScaler(), "passthrough"])
+def test_pipeline_folds_the_scalers_into_the_filters(images, scaler):
+    X = images * 16.0
+    pipe = fit_quietly(
+        make_pipeline(
+            scaler, SparseAutoencoder(6, decoder="linear", max_iter=5, random_state=0)
+        ),
+        X,
+    )
+    W = pipe[-1].components_
+    if scaler != "passthrough":
+        transformed = pipe[0].transform(X)
+        # The filters in input space give the same pre-activations, up to a
+        # constant per unit.
+        shown = FilterDisplay.from_estimator(pipe, image_shape=(8, 8)).filters
+        scale = np.linalg.norm(W @ np.diag(_scale(pipe[0])), axis=1)
+        np.testing.assert_allclose(
+            np.diff(X @ shown.T * scale, axis=0),
+            np.diff(transformed @ W.T, axis=0),
+            rtol=1e-7,
+            atol=1e-9,
+        )
+    else:
+        shown = FilterDisplay.from_estimator(pipe, image_shape=(8, 8)).filters
+        np.testing.assert_allclose(shown, _unit_rows(W), rtol=1e-12)
+
+
+def _scale(scaler):
+    if isinstance(scaler, MinMaxScaler):
+        return scaler.scale_
+    return 1.0 / scaler.scale_
+
+
+def test_stack_layers_are_projected_to_input_space(images):
+    stack = fit_quietly(
+        StackedSparseAutoencoder((12, 9, 4), max_iter=5, random_state=0), images
+    )
+    W0, W1, W2 = (sae.components_ for sae in stack.autoencoders_)
+    for layer, expected in [(None, W0), (0, W0), (1, W1 @ W0), (2, W2 @ W1 @ W0)]:
+        display = FilterDisplay.from_estimator(stack, image_shape=(8, 8), layer=layer)
+        np.testing.assert_allclose(display.filters, _unit_rows(expected), rtol=1e-10)
+
+
+def test_classifier_shows_the_fine_tuned_weights(images):
+    y = load_digits().target
+    clf = fit_quietly(
+        StackedSparseAutoencoderClassifier((12, 9), max_iter=5, random_state=0),
+        images,
+        y,
+    )
+    display = FilterDisplay.from_estimator(clf, image_shape=(8, 8), layer=1)
+    expected = clf.coefs_[1].T @ clf.coefs_[0].T
+    np.testing.assert_allclose(display.filters, _unit_rows(expected), rtol=1e-10)
+    pipe = make_pipeline(MinMaxScaler(), clf)
+    fit_quietly(pipe, images, y)
+    assert FilterDisplay.from_estimator(pipe, image_shape=(8, 8)).filters.shape == (
+        12,
+        64,
+    )
+
+
+def test_imshow_keywords_pass_through(fitted):
+    display = FilterDisplay.from_estimator(
+        fitted, image_shape=(8, 8), cmap="viridis", vmin=-0.5, alpha=0.5
+    )
+    assert display.image_.get_alpha() == 0.5
+    assert display.image_.get_clim() == (-0.5, 1.0)
+    assert display.image_.get_cmap().name == "viridis"
+
+
+@pytest.mark.parametrize("layer", [-1, 2, 1.0, "0"])
+def test_bad_layer(images, layer):
+    stack = fit_quietly(
+        StackedSparseAutoencoder((6, 4), max_iter=3, random_state=0), images
+    )
+    with pytest.raises(ValueError, match="layer must be an int from 0 to 1"):
+        FilterDisplay.from_estimator(stack, image_shape=(8, 8), layer=layer)
+
+
+def test_layer_is_for_stacks(fitted):
+    with pytest.raises(ValueError, match="layer is for the stacks"):
+        FilterDisplay.from_estimator(fitted, image_shape=(8, 8), layer=1)
+
+
+def test_pipeline_errors(images):
+    unfitted = make_pipeline(MinMaxScaler(), SparseAutoencoder(4))
+    with pytest.raises(NotFittedError):
+        FilterDisplay.from_estimator(unfitted, image_shape=(8, 8))
+    no_autoencoder = make_pipeline(MinMaxScaler(), PCA(4)).fit(images)
+    with pytest.raises(ValueError, match="needs a pipeline with an autoencoder"):
+        FilterDisplay.from_estimator(no_autoencoder, image_shape=(8, 8))
+    unsupported = fit_quietly(
+        make_pipeline(PCA(10), SparseAutoencoder(4, decoder="linear", max_iter=3)),
+        images,
+    )
+    with pytest.raises(ValueError, match=r"step 'pca' \(PCA\) before"):
+        FilterDisplay.from_estimator(unsupported, image_shape=(8, 8))
+    zca = fit_quietly(
+        make_pipeline(
+            ZCAWhitener(), SparseAutoencoder(4, decoder="linear", max_iter=3)
+        ),
+        images,
+    )
+    with pytest.raises(ValueError, match="folded into the filters already"):
+        FilterDisplay.from_estimator(zca, image_shape=(8, 8), whitening=zca[0])
+    unfitted_stack = StackedSparseAutoencoder((4,))
+    with pytest.raises(NotFittedError):
+        FilterDisplay.from_estimator(unfitted_stack, image_shape=(8, 8))
