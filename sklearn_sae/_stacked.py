@@ -7,6 +7,7 @@ features and then, as the tutorial's stacked-autoencoder exercise does,
 fine-tunes every weight at once by back-propagation.
 """
 
+import copy
 from functools import partial
 from numbers import Integral, Real
 from typing import NamedTuple
@@ -21,11 +22,17 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils._param_validation import (
+    InvalidParameterError,
+    StrOptions,
+    make_constraint,
+)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._deep import DeepAutoencoderObjective, DeepLayout
 from ._finetune import ClassifierObjective, NetworkLayout, forward, log_softmax
+from ._objective import decode, encode
 from ._optimize import (
     LBFGSResult,
     minimize_lbfgs,
@@ -42,7 +49,13 @@ _LAYER_CONSTRAINTS = {
     "rho": StrictInterval(Real, 0, 1, closed="neither"),
     "beta": StrictInterval(Real, 0, None, closed="left"),
     "alpha": StrictInterval(Real, 0, None, closed="left"),
+    "sparsity": StrOptions({"kl", "l1"}),
+    "tied_weights": "boolean",
+    "corruption": StrictInterval(Real, 0, 1, closed="left"),
+    "decoder": StrOptions({"sigmoid", "linear"}),
 }
+# How each per-layer value is stored once checked (float for the others).
+_LAYER_TYPES = {"sparsity": str, "tied_weights": bool, "decoder": str}
 _LAYER_SIZE = StrictInterval(Integral, 1, None, closed="left")
 
 # The tutorial's initialisation of the softmax weights: 0.005 * randn.
@@ -95,7 +108,7 @@ def _per_layer(estimator, name, n_layers):
             f"hidden_layer_sizes has {n_layers} layer(s), but {name}={value!r} "
             f"has {len(values)} value(s)."
         )
-    constraint = _LAYER_CONSTRAINTS[name]
+    constraint = make_constraint(_LAYER_CONSTRAINTS[name])
     for i, v in enumerate(values):
         if not constraint.is_satisfied_by(v):
             label = name if array.ndim == 0 else f"{name}[{i}]"
@@ -103,7 +116,28 @@ def _per_layer(estimator, name, n_layers):
                 f"{label} of {type(estimator).__name__} must be {constraint}. "
                 f"Got {v!r} instead."
             )
-    return [float(v) for v in values]
+    return [_LAYER_TYPES.get(name, float)(v) for v in values]
+
+
+def _check_decoders(estimator, decoders):
+    """Refuse a linear decoder above the first layer, naming the layer.
+
+    Layer ``l > 0`` reconstructs the sigmoid activations of the layer below,
+    which lie in (0, 1): the sigmoid decoder is the one that matches them. The
+    linear decoder is for real-valued input, which only the first layer sees.
+    """
+    for layer, decoder in enumerate(decoders[1:], start=1):
+        if decoder != "sigmoid":
+            label = (
+                "decoder" if isinstance(estimator.decoder, str) else f"decoder[{layer}]"
+            )
+            raise InvalidParameterError(
+                f"{label} of {type(estimator).__name__} must be 'sigmoid' for layer "
+                f"{layer + 1}, got {decoder!r}: that layer reconstructs the sigmoid "
+                "activations of the layer below, in (0, 1). A linear decoder is for "
+                "real-valued input, which only the first layer sees: pass one value "
+                "per layer, such as decoder=['linear', 'sigmoid']."
+            )
 
 
 class _BaseStack(BaseEstimator):
@@ -120,6 +154,7 @@ class _BaseStack(BaseEstimator):
         "tol": [StrictInterval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "warm_start": ["boolean"],
     }
 
     def _validate_X(self, X, *, reset):
@@ -137,9 +172,11 @@ class _BaseStack(BaseEstimator):
     def _layer_settings(self):
         """The layer widths, and each per-layer parameter as one value per layer."""
         sizes = _hidden_layer_sizes(self.hidden_layer_sizes)
-        return sizes, {
+        settings = {
             name: _per_layer(self, name, len(sizes)) for name in _LAYER_CONSTRAINTS
         }
+        _check_decoders(self, settings["decoder"])
+        return sizes, settings
 
     def _stage(self, description, run, *, max_iter, max_iter_name="max_iter"):
         """Run one stage of training, ``run()``, and warn if it did not converge.
@@ -164,6 +201,7 @@ class _BaseStack(BaseEstimator):
     def _pretrain(self, X, sizes, settings, random_state):
         """Greedy layer-wise training; return the autoencoders and top features."""
         seeds = random_state.randint(np.iinfo(np.int32).max, size=len(sizes))
+        previous = self._fitted_layers(sizes)
         autoencoders = []
         H = X
         for layer, n_components in enumerate(sizes):
@@ -175,6 +213,10 @@ class _BaseStack(BaseEstimator):
                 random_state=int(seeds[layer]),
                 verbose=self.verbose,
             )
+            if previous is not None:
+                sae = previous[layer].set_params(
+                    **{**sae.get_params(), "warm_start": True}
+                )
             self._stage(
                 f"pre-training layer {layer + 1} of {len(sizes)} "
                 f"({H.shape[1]} -> {n_components} units)",
@@ -188,10 +230,37 @@ class _BaseStack(BaseEstimator):
             autoencoders.append(sae)
         return autoencoders, H
 
+    def _fitted_layers(self, sizes):
+        """Copies of the fitted layers to continue from, or None for a fresh start.
+
+        With ``warm_start=True`` and a fitted stack, each layer's pre-training
+        continues from its weights; the layer widths must not change.
+        """
+        if not (self.warm_start and hasattr(self, "autoencoders_")):
+            return None
+        fitted = [sae.n_components for sae in self.autoencoders_]
+        if fitted != sizes:
+            raise ValueError(
+                "warm_start=True needs the same hidden_layer_sizes as the previous "
+                f"fit ({tuple(fitted)}), got {tuple(sizes)}. Set warm_start=False "
+                "to start afresh."
+            )
+        return [copy.deepcopy(sae) for sae in self.autoencoders_]
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+# What a fine-tuned StackedSparseAutoencoder adds to the pre-trained layers.
+_FINE_TUNED_ATTRIBUTES = (
+    "coefs_",
+    "intercepts_",
+    "fine_tune_n_iter_",
+    "loss_",
+    "loss_curve_",
+)
 
 
 class StackedSparseAutoencoder(
@@ -241,6 +310,47 @@ class StackedSparseAutoencoder(
         If positive, print which layer is being trained and one line per
         L-BFGS iteration.
 
+    sparsity : {"kl", "l1"} or sequence of them, default="kl"
+        Sparsity penalty of each layer's pre-training, as in
+        :class:`SparseAutoencoder`: for all layers or per layer.
+
+    tied_weights : bool or sequence of bool, default=False
+        Whether each layer's decoder weights are its encoder's, as in
+        :class:`SparseAutoencoder`: for all layers or per layer.
+
+    corruption : float or sequence of float, default=0.0
+        Fraction of each layer's input entries masked during its
+        pre-training, in [0, 1): a stack of denoising autoencoders (Vincent
+        et al.). Each layer draws its own noise on the clean features of the
+        layer below. For all layers or per layer.
+
+    decoder : {"sigmoid", "linear"} or sequence of them, default="sigmoid"
+        Output units of each layer's decoder, as in
+        :class:`SparseAutoencoder`. A linear decoder makes sense on the first
+        layer only, for real-valued input; on a hidden layer it would
+        reconstruct sigmoid activations, which lie in (0, 1), with unbounded
+        units, and is refused. So ``"linear"`` is accepted as a single value
+        for a one-layer stack, and otherwise as ``["linear", "sigmoid",
+        ...]``.
+
+    warm_start : bool, default=False
+        When True and the stack is already fitted, ``fit`` continues each
+        layer's pre-training from its fitted weights instead of a fresh
+        random initialisation. ``hidden_layer_sizes`` and the number of
+        features must not change between such fits.
+
+    fine_tune : bool, default=False
+        Whether to fine-tune the stack as one deep autoencoder after the
+        greedy pre-training: the encoders and decoders are unrolled into one
+        network (input, hidden layers, code, hidden layers, reconstruction)
+        and all its weights are trained together by L-BFGS on the
+        reconstruction error plus weight decay (see Notes). With False, the
+        stack is the pre-trained layers alone.
+
+    fine_tune_max_iter : int, default=None
+        Maximum number of L-BFGS iterations of the fine-tuning. None means
+        ``max_iter``.
+
     Attributes
     ----------
     autoencoders_ : list of SparseAutoencoder
@@ -249,7 +359,8 @@ class StackedSparseAutoencoder(
 
     n_iter_ : int
         Total number of L-BFGS iterations over all layers; those of layer
-        ``l`` are ``autoencoders_[l].n_iter_``.
+        ``l`` are ``autoencoders_[l].n_iter_``. With ``fine_tune=True`` it
+        includes the fine-tuning's.
 
     n_features_in_ : int
         Number of features seen during :term:`fit`.
@@ -257,6 +368,31 @@ class StackedSparseAutoencoder(
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :term:`fit`. Defined only when `X` has
         feature names that are all strings.
+
+    coefs_ : list of ndarray
+        With ``fine_tune=True`` only: the weights of the fine-tuned deep
+        autoencoder, one array per layer from the input to the
+        reconstruction, as in :class:`~sklearn.neural_network.MLPRegressor`:
+        ``coefs_[l]`` has shape ``(n_units_in, n_units_out)``. The first
+        ``L = len(hidden_layer_sizes)`` are the encoders, the last ``L`` the
+        decoders from the code down. With tied weights
+        ``coefs_[2L - 1 - l]`` equals ``coefs_[l].T``.
+
+    intercepts_ : list of ndarray
+        With ``fine_tune=True`` only: the biases of the fine-tuned network,
+        ``intercepts_[l]`` of shape ``(n_units_out,)``.
+
+    fine_tune_n_iter_ : int
+        With ``fine_tune=True`` only: number of L-BFGS iterations of the
+        fine-tuning.
+
+    loss_ : float
+        With ``fine_tune=True`` only: the fine-tuning objective at the final
+        weights.
+
+    loss_curve_ : list of float
+        With ``fine_tune=True`` only: the fine-tuning objective after each
+        of its iterations.
 
     See Also
     --------
@@ -272,6 +408,31 @@ class StackedSparseAutoencoder(
     input is converted to float64. Sparse input is accepted (converted to
     CSR); the layers above the first see dense activations.
 
+    With ``fine_tune=True`` the pre-trained layers are the starting point of
+    a deep autoencoder, ``a_l = sigmoid(a_{l-1} W_l^T + b_l)`` up to the
+    code ``a_L``, then ``r_{l-1} = g_l(r_l W2_l^T + c_l)`` down to the
+    reconstruction ``r_0`` (``g_l`` the sigmoid, or the identity for a
+    linear first-layer decoder), and all its weights minimise, over the
+    ``m`` training samples,
+
+    .. math::
+
+        J = \frac{1}{2m} \sum_i \lVert r_{0,i} - x_i \rVert^2
+            + \sum_l \frac{\alpha_l}{2} \left(\lVert W_l \rVert_F^2
+            + \lVert W2_l \rVert_F^2\right),
+
+    each layer's ``alpha`` decaying its encoder and decoder weights (tied
+    weights once). The sparsity terms of the pre-training are dropped, as
+    Hinton and Salakhutdinov fine-tune on the reconstruction alone: they
+    shape the greedy layers, each trained to reconstruct its own input, but
+    the unrolled network has one goal, the input's reconstruction through
+    the narrow code, and the pre-trained weights are its regulariser. The
+    masking noise is a pre-training device too: the fine-tuning sees the
+    clean input. :meth:`transform` then gives the code of the fine-tuned
+    encoders, :meth:`inverse_transform` the fine-tuned decoders' output and
+    :meth:`score` the fine-tuned reconstruction; ``autoencoders_`` keep the
+    pre-trained layers.
+
     References
     ----------
     .. [1] Stanford UFLDL Tutorial, "Stacked Autoencoders" and "Exercise:
@@ -279,6 +440,11 @@ class StackedSparseAutoencoder(
        http://ufldl.stanford.edu/wiki/
     .. [2] Y. Bengio, P. Lamblin, D. Popovici and H. Larochelle, "Greedy
        layer-wise training of deep networks", NIPS 2006.
+    .. [3] G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality
+       of data with neural networks", Science 313, 2006.
+    .. [4] P. Vincent, H. Larochelle, Y. Bengio and P.-A. Manzagol,
+       "Extracting and composing robust features with denoising
+       autoencoders", ICML 2008.
 
     Examples
     --------
@@ -296,6 +462,12 @@ class StackedSparseAutoencoder(
     (1797, 64)
     """
 
+    _parameter_constraints: dict = {
+        **_BaseStack._parameter_constraints,
+        "fine_tune": ["boolean"],
+        "fine_tune_max_iter": [StrictInterval(Integral, 1, None, closed="left"), None],
+    }
+
     def __init__(
         self,
         hidden_layer_sizes=(200, 200),
@@ -307,6 +479,13 @@ class StackedSparseAutoencoder(
         tol=1e-5,
         random_state=None,
         verbose=0,
+        sparsity="kl",
+        tied_weights=False,
+        corruption=0.0,
+        decoder="sigmoid",
+        warm_start=False,
+        fine_tune=False,
+        fine_tune_max_iter=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.rho = rho
@@ -316,6 +495,13 @@ class StackedSparseAutoencoder(
         self.tol = tol
         self.random_state = random_state
         self.verbose = verbose
+        self.sparsity = sparsity
+        self.tied_weights = tied_weights
+        self.corruption = corruption
+        self.decoder = decoder
+        self.warm_start = warm_start
+        self.fine_tune = fine_tune
+        self.fine_tune_max_iter = fine_tune_max_iter
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -363,6 +549,11 @@ class StackedSparseAutoencoder(
             X, sizes, settings, check_random_state(self.random_state)
         )
         self.n_iter_ = sum(sae.n_iter_ for sae in self.autoencoders_)
+        if self.fine_tune:
+            H = self._fine_tune(X, settings)
+        else:
+            for name in _FINE_TUNED_ATTRIBUTES:
+                vars(self).pop(name, None)
         return H
 
     def transform(self, X):
@@ -381,6 +572,8 @@ class StackedSparseAutoencoder(
         """
         check_is_fitted(self)
         H = self._validate_X(X, reset=False)
+        if self._fine_tuned:
+            return self._deep_transform(H)
         for sae in self.autoencoders_:
             H = sae.transform(H)
         return H
@@ -403,6 +596,8 @@ class StackedSparseAutoencoder(
         H = check_inverse_transform_input(
             self, X, self._n_features_out, "the width of the top layer"
         )
+        if self._fine_tuned:
+            return self._deep_inverse_transform(H)
         for sae in reversed(self.autoencoders_):
             H = sae.inverse_transform(H)
         return H
@@ -434,6 +629,88 @@ class StackedSparseAutoencoder(
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "autoencoders_")
+
+    @property
+    def _fine_tuned(self):
+        """Whether the last fit fine-tuned the stack."""
+        return hasattr(self, "coefs_")
+
+    def _fine_tune(self, X, settings):
+        """Train the unrolled deep autoencoder; set its attributes, return the codes."""
+        autoencoders = self.autoencoders_
+        layout = DeepLayout(
+            (X.shape[1], *(sae.n_components for sae in autoencoders)),
+            settings["tied_weights"],
+        )
+        theta = layout.pack(
+            [sae.components_ for sae in autoencoders],
+            [sae.decoder_components_ for sae in autoencoders],
+            [sae.intercept_hidden_ for sae in autoencoders],
+            [sae.intercept_visible_ for sae in autoencoders],
+        )
+        max_iter = self.fine_tune_max_iter or self.max_iter
+        with DeepAutoencoderObjective(
+            X,
+            layout.layer_sizes,
+            alpha=settings["alpha"],
+            tied_weights=settings["tied_weights"],
+            decoders=settings["decoder"],
+        ) as objective:
+            result = self._stage(
+                "fine-tuning the deep autoencoder",
+                partial(
+                    minimize_lbfgs,
+                    objective,
+                    theta,
+                    max_iter=max_iter,
+                    tol=self.tol,
+                    verbose=self.verbose,
+                    name=type(self).__name__,
+                ),
+                max_iter=max_iter,
+                max_iter_name=(
+                    "fine_tune_max_iter" if self.fine_tune_max_iter else "max_iter"
+                ),
+            )
+        W, W2T, b, c = layout.unpack(result.x)
+        self.coefs_ = [np.ascontiguousarray(w.T, X.dtype) for w in W] + [
+            np.array(w, dtype=X.dtype) for w in reversed(W2T)
+        ]
+        self.intercepts_ = [v.astype(X.dtype) for v in b + c[::-1]]
+        self.fine_tune_n_iter_ = result.n_iter
+        self.n_iter_ += result.n_iter
+        self.loss_ = result.loss
+        self.loss_curve_ = result.loss_curve
+        # The codes with single-threaded BLAS, as in the fits.
+        with single_threaded_blas():
+            return self._deep_transform(X)
+
+    def _deep_transform(self, X):
+        """The code of the fine-tuned encoders for validated X."""
+        n_layers = len(self.coefs_) // 2
+        H = X
+        for W, b in zip(
+            self.coefs_[:n_layers], self.intercepts_[:n_layers], strict=True
+        ):
+            H = encode(
+                H, W.T.astype(X.dtype, copy=False), b.astype(X.dtype, copy=False)
+            )
+        return H
+
+    def _deep_inverse_transform(self, H):
+        """The fine-tuned decoders' reconstruction of the codes H."""
+        n_layers = len(self.coefs_) // 2
+        decoders = [sae.decoder for sae in self.autoencoders_]
+        for layer, (W, b) in enumerate(
+            zip(self.coefs_[n_layers:], self.intercepts_[n_layers:], strict=True)
+        ):
+            H = decode(
+                H,
+                W.astype(H.dtype, copy=False),
+                b.astype(H.dtype, copy=False),
+                linear=decoders[n_layers - 1 - layer] == "linear",
+            )
+        return H
 
     @property
     def _n_features_out(self):
@@ -530,6 +807,36 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
     verbose : int, default=0
         If positive, print which stage is running and one line per L-BFGS
         iteration.
+
+    sparsity : {"kl", "l1"} or sequence of them, default="kl"
+        Sparsity penalty of each layer's pre-training, as in
+        :class:`SparseAutoencoder`: for all layers or per layer.
+
+    tied_weights : bool or sequence of bool, default=False
+        Whether each layer's decoder weights are its encoder's, as in
+        :class:`SparseAutoencoder`: for all layers or per layer.
+
+    corruption : float or sequence of float, default=0.0
+        Fraction of each layer's input entries masked during its
+        pre-training, in [0, 1): a stack of denoising autoencoders (Vincent
+        et al.). Each layer draws its own noise on the clean features of the
+        layer below. For all layers or per layer.
+
+    decoder : {"sigmoid", "linear"} or sequence of them, default="sigmoid"
+        Output units of each layer's decoder, as in
+        :class:`SparseAutoencoder`. A linear decoder makes sense on the first
+        layer only, for real-valued input; on a hidden layer it would
+        reconstruct sigmoid activations, which lie in (0, 1), with unbounded
+        units, and is refused. So ``"linear"`` is accepted as a single value
+        for a one-layer stack, and otherwise as ``["linear", "sigmoid",
+        ...]``.
+
+    warm_start : bool, default=False
+        When True and the classifier is already fitted, ``fit`` continues
+        each layer's pre-training from its weights in ``autoencoders_``
+        instead of a fresh random initialisation; the softmax layer and the
+        fine-tuning then run as in every fit. ``hidden_layer_sizes`` and the number of
+        features must not change between such fits.
 
     Attributes
     ----------
@@ -649,6 +956,11 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         tol=1e-5,
         random_state=None,
         verbose=0,
+        sparsity="kl",
+        tied_weights=False,
+        corruption=0.0,
+        decoder="sigmoid",
+        warm_start=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.rho = rho
@@ -661,6 +973,11 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         self.tol = tol
         self.random_state = random_state
         self.verbose = verbose
+        self.sparsity = sparsity
+        self.tied_weights = tied_weights
+        self.corruption = corruption
+        self.decoder = decoder
+        self.warm_start = warm_start
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
