@@ -460,6 +460,17 @@ class StackedSparseAutoencoder(
     [32, 16]
     >>> ssae.inverse_transform(H).shape
     (1797, 64)
+
+    The same stack unrolled into a deep autoencoder and fine-tuned on the
+    reconstruction of the input, against the stack without fine-tuning:
+
+    >>> layers = dict(beta=0.0, alpha=1e-4, max_iter=50, random_state=0)
+    >>> stack = StackedSparseAutoencoder((32, 8), **layers).fit(X)
+    >>> deep = StackedSparseAutoencoder((32, 8), **layers, fine_tune=True).fit(X)
+    >>> [w.shape for w in deep.coefs_]
+    [(64, 32), (32, 8), (8, 32), (32, 64)]
+    >>> bool(deep.score(X) > stack.score(X))
+    True
     """
 
     _parameter_constraints: dict = {
