@@ -30,9 +30,8 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._deep import DeepAutoencoderObjective, DeepLayout
+from ._deep import DeepAutoencoderObjective, DeepLayout, deep_decode, deep_encode
 from ._finetune import ClassifierObjective, NetworkLayout, forward, log_softmax
-from ._objective import decode, encode
 from ._optimize import (
     LBFGSResult,
     minimize_lbfgs,
@@ -140,6 +139,20 @@ def _check_decoders(estimator, decoders):
             )
 
 
+class _LinearCodeAutoencoder(SparseAutoencoder):
+    """A SparseAutoencoder whose hidden units are linear: a stack's linear code.
+
+    ``a = x W1^T + b1``, decoded by the sigmoid (or linear) decoder as usual;
+    the objective's linear hidden units are those of the k-sparse
+    autoencoder keeping all ``n_components`` units. It has no sparsity
+    penalty (``beta`` must be 0).
+    """
+
+    @property
+    def _k(self):
+        return self.n_components
+
+
 class _BaseStack(BaseEstimator):
     """What the two stacks share: the layers' parameters and their training.
 
@@ -205,7 +218,7 @@ class _BaseStack(BaseEstimator):
         autoencoders = []
         H = X
         for layer, n_components in enumerate(sizes):
-            sae = SparseAutoencoder(
+            sae = self._layer_class(layer, len(sizes))(
                 n_components=n_components,
                 **{name: values[layer] for name, values in settings.items()},
                 max_iter=self.max_iter,
@@ -229,6 +242,10 @@ class _BaseStack(BaseEstimator):
                 H = sae.transform(H)
             autoencoders.append(sae)
         return autoencoders, H
+
+    def _layer_class(self, layer, n_layers):
+        """The autoencoder class of ``layer`` (of ``n_layers``)."""
+        return SparseAutoencoder
 
     def _fitted_layers(self, sizes):
         """Copies of the fitted layers to continue from, or None for a fresh start.
@@ -350,6 +367,14 @@ class StackedSparseAutoencoder(
     fine_tune_max_iter : int, default=None
         Maximum number of L-BFGS iterations of the fine-tuning. None means
         ``max_iter``.
+
+    code : {"sigmoid", "linear"}, default="sigmoid"
+        Units of the top layer, the code. ``"linear"`` makes them linear,
+        ``a_L = a_{L-1} W_L^T + b_L``, as in Hinton and Salakhutdinov's deep
+        autoencoder: the code can then take any real value, and spreads
+        more than sigmoid units, which saturate. The top layer is then
+        pre-trained with linear hidden units and no sparsity penalty (its
+        ``beta`` must be 0), and :meth:`transform` returns unbounded codes.
 
     Attributes
     ----------
@@ -477,6 +502,7 @@ class StackedSparseAutoencoder(
         **_BaseStack._parameter_constraints,
         "fine_tune": ["boolean"],
         "fine_tune_max_iter": [StrictInterval(Integral, 1, None, closed="left"), None],
+        "code": [StrOptions({"sigmoid", "linear"})],
     }
 
     def __init__(
@@ -497,6 +523,7 @@ class StackedSparseAutoencoder(
         warm_start=False,
         fine_tune=False,
         fine_tune_max_iter=None,
+        code="sigmoid",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.rho = rho
@@ -513,6 +540,7 @@ class StackedSparseAutoencoder(
         self.warm_start = warm_start
         self.fine_tune = fine_tune
         self.fine_tune_max_iter = fine_tune_max_iter
+        self.code = code
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -556,6 +584,7 @@ class StackedSparseAutoencoder(
     def _fit(self, X):
         X = self._validate_X(X, reset=True)
         sizes, settings = self._layer_settings()
+        self._check_code(settings)
         self.autoencoders_, H = self._pretrain(
             X, sizes, settings, check_random_state(self.random_state)
         )
@@ -641,6 +670,27 @@ class StackedSparseAutoencoder(
     def __sklearn_is_fitted__(self):
         return hasattr(self, "autoencoders_")
 
+    def _check_code(self, settings):
+        """Refuse a sparsity penalty on a linear code, naming the layer."""
+        if self.code == "linear" and settings["beta"][-1] != 0:
+            label = (
+                "beta"
+                if np.ndim(self.beta) == 0
+                else f"beta[{len(settings['beta']) - 1}]"
+            )
+            raise InvalidParameterError(
+                f"{label} of {type(self).__name__} must be 0 for the top layer "
+                f"with code='linear', got {settings['beta'][-1]!r}: a sparsity "
+                "penalty needs units whose activations lie in (0, 1), and the "
+                "code's units are linear. Pass one value per layer, such as "
+                "beta=[3.0, 0.0]."
+            )
+
+    def _layer_class(self, layer, n_layers):
+        if self.code == "linear" and layer == n_layers - 1:
+            return _LinearCodeAutoencoder
+        return SparseAutoencoder
+
     @property
     def _fine_tuned(self):
         """Whether the last fit fine-tuned the stack."""
@@ -666,6 +716,7 @@ class StackedSparseAutoencoder(
             alpha=settings["alpha"],
             tied_weights=settings["tied_weights"],
             decoders=settings["decoder"],
+            linear_code=self.code == "linear",
         ) as objective:
             result = self._stage(
                 "fine-tuning the deep autoencoder",
@@ -699,29 +750,25 @@ class StackedSparseAutoencoder(
     def _deep_transform(self, X):
         """The code of the fine-tuned encoders for validated X."""
         n_layers = len(self.coefs_) // 2
-        H = X
-        for W, b in zip(
-            self.coefs_[:n_layers], self.intercepts_[:n_layers], strict=True
-        ):
-            H = encode(
-                H, W.T.astype(X.dtype, copy=False), b.astype(X.dtype, copy=False)
-            )
-        return H
+        return deep_encode(
+            X,
+            [W.T.astype(X.dtype, copy=False) for W in self.coefs_[:n_layers]],
+            [b.astype(X.dtype, copy=False) for b in self.intercepts_[:n_layers]],
+            linear_code=isinstance(self.autoencoders_[-1], _LinearCodeAutoencoder),
+        )
 
     def _deep_inverse_transform(self, H):
         """The fine-tuned decoders' reconstruction of the codes H."""
         n_layers = len(self.coefs_) // 2
-        decoders = [sae.decoder for sae in self.autoencoders_]
-        for layer, (W, b) in enumerate(
-            zip(self.coefs_[n_layers:], self.intercepts_[n_layers:], strict=True)
-        ):
-            H = decode(
-                H,
-                W.astype(H.dtype, copy=False),
-                b.astype(H.dtype, copy=False),
-                linear=decoders[n_layers - 1 - layer] == "linear",
-            )
-        return H
+        return deep_decode(
+            H,
+            [W.astype(H.dtype, copy=False) for W in self.coefs_[: n_layers - 1 : -1]],
+            [
+                b.astype(H.dtype, copy=False)
+                for b in self.intercepts_[: n_layers - 1 : -1]
+            ],
+            decoders=[sae.decoder for sae in self.autoencoders_],
+        )
 
     @property
     def _n_features_out(self):

@@ -298,3 +298,57 @@ def test_fine_tuning_does_not_depend_on_the_number_of_threads(digits):
             model = StackedSparseAutoencoder((16, 4), max_iter=4, fine_tune=True)
             fits.append(_quietly(model.set_params(random_state=0).fit, X))
     assert_identical(fits[0], fits[1])
+
+
+# A linear code ---------------------------------------------------------------
+
+
+def test_linear_code_makes_the_top_layer_linear(digits):
+    X_train, X_test = digits[0], digits[1][:40]
+    model = StackedSparseAutoencoder(
+        (16, 4), beta=[3.0, 0.0], max_iter=20, code="linear", random_state=0
+    )
+    _quietly(model.fit, X_train)
+    first, top = model.autoencoders_
+    assert isinstance(top, SparseAutoencoder)
+    H1 = expit(X_test @ first.components_.T + first.intercept_hidden_)
+    H = H1 @ top.components_.T + top.intercept_hidden_
+    np.testing.assert_allclose(model.transform(X_test), H, rtol=1e-12)
+    assert H.min() < 0 or H.max() > 1
+
+
+def test_fine_tuned_linear_code(digits):
+    X_train, X_test = digits[0], digits[1][:40]
+    model = StackedSparseAutoencoder(
+        (16, 4), beta=[3.0, 0.0], max_iter=20, code="linear", fine_tune=True
+    )
+    _quietly(model.set_params(random_state=0).fit, X_train)
+    W, b = model.coefs_, model.intercepts_
+    H = expit(X_test @ W[0] + b[0]) @ W[1] + b[1]
+    np.testing.assert_allclose(model.transform(X_test), H, rtol=1e-12)
+    X_hat = expit(expit(H @ W[2] + b[2]) @ W[3] + b[3])
+    np.testing.assert_allclose(model.inverse_transform(H), X_hat, rtol=1e-12)
+    layout = DeepLayout((64, 16, 4))
+    theta = layout.pack([w.T for w in W[:2]], W[:1:-1], b[:2], b[:1:-1])
+    objective = DeepAutoencoderObjective(
+        X_train, (64, 16, 4), alpha=3e-3, linear_code=True
+    )
+    assert objective(theta)[0] == pytest.approx(model.loss_, rel=1e-12)
+    pretrained = _quietly(clone(model).set_params(fine_tune=False).fit, X_train)
+    assert model.score(X_train) > pretrained.score(X_train)
+
+
+@pytest.mark.parametrize(
+    ("beta", "match"),
+    [
+        (3.0, r"beta of Stacked.* must be 0 for the top layer with code='linear'"),
+        ((0.0, 1.0), r"beta\[1\] of Stacked.* must be 0 for the top layer"),
+    ],
+)
+def test_linear_code_refuses_a_sparsity_penalty_on_it(beta, match):
+    X = np.random.RandomState(0).uniform(size=(10, 3))
+    model = StackedSparseAutoencoder((4, 2), beta=beta, code="linear", max_iter=2)
+    with pytest.raises(ValueError, match=match):
+        model.fit(X)
+    model.set_params(beta=(1.0, 0.0))
+    _quietly(model.fit, X)
