@@ -57,6 +57,7 @@ from threadpoolctl import threadpool_limits
 import sklearn_sae._sparse_autoencoder as sae_module
 import sklearn_sae._stacked as stacked_module
 from sklearn_sae import SparseAutoencoder
+from sklearn_sae._deep import DeepAutoencoderObjective
 from sklearn_sae._objective import SparseAutoencoderObjective
 from sklearn_sae._rows import block_rows, default_n_threads
 from sklearn_sae._stacked import StackedSparseAutoencoderClassifier
@@ -107,6 +108,8 @@ def _stage_name(objective):
         layout = objective.layout
         return f"autoencoder {layout.n_features} -> {layout.n_components}"
     sizes = objective.layout.layer_sizes
+    if isinstance(objective, DeepAutoencoderObjective):
+        return "deep autoencoder " + "-".join(map(str, sizes + sizes[-2::-1]))
     if len(sizes) == 2:
         return f"softmax {sizes[0]} -> {sizes[1]}"
     return "fine-tuning " + "-".join(map(str, sizes))
@@ -129,6 +132,19 @@ def _products(objective):
             (m, d, h, "nt"),  # delta3 W2T^T
             (h, m, d, "tn"),  # delta2^T X
         ]
+    if isinstance(objective, DeepAutoencoderObjective):
+        products = []
+        for layer, (n_in, n_out) in enumerate(
+            itertools.pairwise(objective.layout.layer_sizes)
+        ):
+            products.append((m, n_in, n_out, "nt"))  # encoder forward
+            products.append((n_out, m, n_in, "tn"))  # encoder weight gradient
+            if layer > 0:
+                products.append((m, n_out, n_in, "nn"))  # delta of the layer below
+            products.append((m, n_out, n_in, "nn"))  # decoder forward
+            products.append((n_out, m, n_in, "tn"))  # decoder weight gradient
+            products.append((m, n_in, n_out, "nt"))  # error of the layer above
+        return products
     products = []
     for layer, (n_in, n_out) in enumerate(
         itertools.pairwise(objective.layout.layer_sizes)
