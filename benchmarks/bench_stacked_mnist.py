@@ -15,6 +15,8 @@ time and dtype printed:
   ``strict``, the fastest of that and single-threaded BLAS on one share of the
   rows per core, whole or in the objectives' blocks (perfect scaling over the
   cores, which BLAS itself does not reach).
+  With ``--corruption``, the layers are denoising autoencoders: that
+  fraction of each layer's input is masked during its pre-training.
 - ``self-taught``: the self-taught learning exercise. A ``SparseAutoencoder``
   of 200 units trained on the training images of digits 5-9; a softmax
   classifier (``LogisticRegression`` with the tutorial's lambda=1e-4, i.e.
@@ -277,10 +279,16 @@ def stacked(X_train, y_train, X_test, y_test, args):
         max_iter=args.max_iter,
         fine_tune_max_iter=args.fine_tune_max_iter,
         random_state=args.random_state,
+        corruption=args.corruption,
     )
     print(
         f"Stacked exercise, 784-200-200-10 ({X_train.dtype}): {len(X_train)} "
         f"training and {len(X_test)} test images, max_iter={args.max_iter} a stage"
+        + (
+            f", denoising layers (corruption={args.corruption})"
+            if args.corruption
+            else ""
+        )
     )
     with StageRecorder() as recorder:
         start = time.perf_counter()
@@ -484,6 +492,12 @@ def main(argv=None):
     )
     parser.add_argument(
         "--beta", type=float, default=TUTORIAL["beta"], help="single: sparsity weight"
+    )
+    parser.add_argument(
+        "--corruption",
+        type=float,
+        default=0.0,
+        help="stacked: masking noise of each layer's pre-training (denoising layers)",
     )
     args = parser.parse_args(argv)
 
