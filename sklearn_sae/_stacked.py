@@ -262,6 +262,13 @@ class _BaseStack(BaseEstimator):
                 f"fit ({tuple(fitted)}), got {tuple(sizes)}. Set warm_start=False "
                 "to start afresh."
             )
+        kinds = [self._layer_class(layer, len(sizes)) for layer in range(len(sizes))]
+        if [type(sae) for sae in self.autoencoders_] != kinds:
+            raise ValueError(
+                "warm_start=True needs layers with the same units as the previous "
+                "fit, but the code's units changed (code='linear' or 'sigmoid'). "
+                "Set warm_start=False to start afresh."
+            )
         return [copy.deepcopy(sae) for sae in self.autoencoders_]
 
     def __sklearn_tags__(self):

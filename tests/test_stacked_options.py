@@ -352,3 +352,14 @@ def test_linear_code_refuses_a_sparsity_penalty_on_it(beta, match):
         model.fit(X)
     model.set_params(beta=(1.0, 0.0))
     _quietly(model.fit, X)
+
+
+def test_warm_start_needs_the_same_code_units(digits):
+    X = digits[0][:100]
+    model = StackedSparseAutoencoder(
+        (6, 3), beta=0.0, max_iter=3, warm_start=True, random_state=0
+    )
+    _quietly(model.fit, X)
+    model.set_params(code="linear")
+    with pytest.raises(ValueError, match="same units as the previous fit"):
+        model.fit(X)
