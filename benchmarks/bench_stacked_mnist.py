@@ -15,6 +15,8 @@ time and dtype printed:
   ``strict``, the fastest of that and single-threaded BLAS on one share of the
   rows per core, whole or in the objectives' blocks (perfect scaling over the
   cores, which BLAS itself does not reach).
+  With ``--corruption``, the layers are denoising autoencoders: that
+  fraction of each layer's input is masked during its pre-training.
 - ``self-taught``: the self-taught learning exercise. A ``SparseAutoencoder``
   of 200 units trained on the training images of digits 5-9; a softmax
   classifier (``LogisticRegression`` with the tutorial's lambda=1e-4, i.e.
@@ -60,6 +62,7 @@ from threadpoolctl import threadpool_limits
 import sklearn_sae._sparse_autoencoder as sae_module
 import sklearn_sae._stacked as stacked_module
 from sklearn_sae import SparseAutoencoder
+from sklearn_sae._deep import DeepAutoencoderObjective
 from sklearn_sae._objective import SparseAutoencoderObjective
 from sklearn_sae._rows import block_rows, default_n_threads
 from sklearn_sae._stacked import StackedSparseAutoencoderClassifier
@@ -110,6 +113,8 @@ def _stage_name(objective):
         layout = objective.layout
         return f"autoencoder {layout.n_features} -> {layout.n_components}"
     sizes = objective.layout.layer_sizes
+    if isinstance(objective, DeepAutoencoderObjective):
+        return "deep autoencoder " + "-".join(map(str, sizes + sizes[-2::-1]))
     if len(sizes) == 2:
         return f"softmax {sizes[0]} -> {sizes[1]}"
     return "fine-tuning " + "-".join(map(str, sizes))
@@ -132,6 +137,19 @@ def _products(objective):
             (m, d, h, "nt"),  # delta3 W2T^T
             (h, m, d, "tn"),  # delta2^T X
         ]
+    if isinstance(objective, DeepAutoencoderObjective):
+        products = []
+        for layer, (n_in, n_out) in enumerate(
+            itertools.pairwise(objective.layout.layer_sizes)
+        ):
+            products.append((m, n_in, n_out, "nt"))  # encoder forward
+            products.append((n_out, m, n_in, "tn"))  # encoder weight gradient
+            if layer > 0:
+                products.append((m, n_out, n_in, "nn"))  # delta of the layer below
+            products.append((m, n_out, n_in, "nn"))  # decoder forward
+            products.append((n_out, m, n_in, "tn"))  # decoder weight gradient
+            products.append((m, n_in, n_out, "nt"))  # error of the layer above
+        return products
     products = []
     for layer, (n_in, n_out) in enumerate(
         itertools.pairwise(objective.layout.layer_sizes)
@@ -264,10 +282,16 @@ def stacked(X_train, y_train, X_test, y_test, args):
         max_iter=args.max_iter,
         fine_tune_max_iter=args.fine_tune_max_iter,
         random_state=args.random_state,
+        corruption=args.corruption,
     )
     print(
         f"Stacked exercise, 784-200-200-10 ({X_train.dtype}): {len(X_train)} "
         f"training and {len(X_test)} test images, max_iter={args.max_iter} a stage"
+        + (
+            f", denoising layers (corruption={args.corruption})"
+            if args.corruption
+            else ""
+        )
     )
     with StageRecorder() as recorder:
         start = time.perf_counter()
@@ -471,6 +495,12 @@ def main(argv=None):
     )
     parser.add_argument(
         "--beta", type=float, default=TUTORIAL["beta"], help="single: sparsity weight"
+    )
+    parser.add_argument(
+        "--corruption",
+        type=float,
+        default=0.0,
+        help="stacked: masking noise of each layer's pre-training (denoising layers)",
     )
     args = parser.parse_args(argv)
 

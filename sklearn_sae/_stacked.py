@@ -7,6 +7,7 @@ features and then, as the tutorial's stacked-autoencoder exercise does,
 fine-tunes every weight at once by back-propagation.
 """
 
+import copy
 import warnings
 from functools import partial
 from numbers import Integral, Real
@@ -23,12 +24,17 @@ from sklearn.base import (
 )
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils._param_validation import (
+    InvalidParameterError,
+    StrOptions,
+    make_constraint,
+)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _rows
 from ._callbacks import CallbackSupportMixin, Tasks, close_iterations
+from ._deep import DeepAutoencoderObjective, DeepLayout, deep_decode, deep_encode
 from ._finetune import ClassifierObjective, NetworkLayout, forward, log_softmax
 from ._optimize import (
     EarlyStopping,
@@ -47,7 +53,13 @@ _LAYER_CONSTRAINTS = {
     "rho": StrictInterval(Real, 0, 1, closed="neither"),
     "beta": StrictInterval(Real, 0, None, closed="left"),
     "alpha": StrictInterval(Real, 0, None, closed="left"),
+    "sparsity": StrOptions({"kl", "l1"}),
+    "tied_weights": "boolean",
+    "corruption": StrictInterval(Real, 0, 1, closed="left"),
+    "decoder": StrOptions({"sigmoid", "linear"}),
 }
+# How each per-layer value is stored once checked (float for the others).
+_LAYER_TYPES = {"sparsity": str, "tied_weights": bool, "decoder": str}
 _LAYER_SIZE = StrictInterval(Integral, 1, None, closed="left")
 
 # The tutorial's initialisation of the softmax weights: 0.005 * randn.
@@ -100,7 +112,7 @@ def _per_layer(estimator, name, n_layers):
             f"hidden_layer_sizes has {n_layers} layer(s), but {name}={value!r} "
             f"has {len(values)} value(s)."
         )
-    constraint = _LAYER_CONSTRAINTS[name]
+    constraint = make_constraint(_LAYER_CONSTRAINTS[name])
     for i, v in enumerate(values):
         if not constraint.is_satisfied_by(v):
             label = name if array.ndim == 0 else f"{name}[{i}]"
@@ -108,7 +120,42 @@ def _per_layer(estimator, name, n_layers):
                 f"{label} of {type(estimator).__name__} must be {constraint}. "
                 f"Got {v!r} instead."
             )
-    return [float(v) for v in values]
+    return [_LAYER_TYPES.get(name, float)(v) for v in values]
+
+
+def _check_decoders(estimator, decoders):
+    """Refuse a linear decoder above the first layer, naming the layer.
+
+    Layer ``l > 0`` reconstructs the sigmoid activations of the layer below,
+    which lie in (0, 1): the sigmoid decoder is the one that matches them. The
+    linear decoder is for real-valued input, which only the first layer sees.
+    """
+    for layer, decoder in enumerate(decoders[1:], start=1):
+        if decoder != "sigmoid":
+            label = (
+                "decoder" if isinstance(estimator.decoder, str) else f"decoder[{layer}]"
+            )
+            raise InvalidParameterError(
+                f"{label} of {type(estimator).__name__} must be 'sigmoid' for layer "
+                f"{layer + 1}, got {decoder!r}: that layer reconstructs the sigmoid "
+                "activations of the layer below, in (0, 1). A linear decoder is for "
+                "real-valued input, which only the first layer sees: pass one value "
+                "per layer, such as decoder=['linear', 'sigmoid']."
+            )
+
+
+class _LinearCodeAutoencoder(SparseAutoencoder):
+    """A SparseAutoencoder whose hidden units are linear: a stack's linear code.
+
+    ``a = x W1^T + b1``, decoded by the sigmoid (or linear) decoder as usual;
+    the objective's linear hidden units are those of the k-sparse
+    autoencoder keeping all ``n_components`` units. It has no sparsity
+    penalty (``beta`` must be 0).
+    """
+
+    @property
+    def _k(self):
+        return self.n_components
 
 
 class _BaseStack(CallbackSupportMixin, BaseEstimator):
@@ -128,6 +175,7 @@ class _BaseStack(CallbackSupportMixin, BaseEstimator):
         "early_stopping": ["boolean"],
         "validation_fraction": [StrictInterval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [StrictInterval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
     }
 
     def _validate_X(self, X, *, reset):
@@ -145,9 +193,11 @@ class _BaseStack(CallbackSupportMixin, BaseEstimator):
     def _layer_settings(self):
         """The layer widths, and each per-layer parameter as one value per layer."""
         sizes = _hidden_layer_sizes(self.hidden_layer_sizes)
-        return sizes, {
+        settings = {
             name: _per_layer(self, name, len(sizes)) for name in _LAYER_CONSTRAINTS
         }
+        _check_decoders(self, settings["decoder"])
+        return sizes, settings
 
     def _stage(self, description, run, *, max_iter, max_iter_name="max_iter"):
         """Run one stage of training, ``run()``, and warn if it did not converge.
@@ -179,10 +229,11 @@ class _BaseStack(CallbackSupportMixin, BaseEstimator):
     def _pretrain(self, X, sizes, settings, random_state):
         """Greedy layer-wise training; return the autoencoders and top features."""
         seeds = random_state.randint(np.iinfo(np.int32).max, size=len(sizes))
+        previous = self._fitted_layers(sizes)
         autoencoders = []
         H = X
         for layer, n_components in enumerate(sizes):
-            sae = SparseAutoencoder(
+            sae = self._layer_class(layer, len(sizes))(
                 n_components=n_components,
                 **{name: values[layer] for name, values in settings.items()},
                 max_iter=self.max_iter,
@@ -191,6 +242,10 @@ class _BaseStack(CallbackSupportMixin, BaseEstimator):
                 verbose=self.verbose,
                 **self._layer_early_stopping(),
             )
+            if previous is not None:
+                sae = previous[layer].set_params(
+                    **{**sae.get_params(), "warm_start": True}
+                )
             self._stage(
                 f"pre-training layer {layer + 1} of {len(sizes)} "
                 f"({H.shape[1]} -> {n_components} units)",
@@ -227,10 +282,48 @@ class _BaseStack(CallbackSupportMixin, BaseEstimator):
         tasks.end(reconstruction_attributes={})
         return out
 
+    def _layer_class(self, layer, n_layers):
+        """The autoencoder class of ``layer`` (of ``n_layers``)."""
+        return SparseAutoencoder
+
+    def _fitted_layers(self, sizes):
+        """Copies of the fitted layers to continue from, or None for a fresh start.
+
+        With ``warm_start=True`` and a fitted stack, each layer's pre-training
+        continues from its weights; the layer widths must not change.
+        """
+        if not (self.warm_start and hasattr(self, "autoencoders_")):
+            return None
+        fitted = [sae.n_components for sae in self.autoencoders_]
+        if fitted != sizes:
+            raise ValueError(
+                "warm_start=True needs the same hidden_layer_sizes as the previous "
+                f"fit ({tuple(fitted)}), got {tuple(sizes)}. Set warm_start=False "
+                "to start afresh."
+            )
+        kinds = [self._layer_class(layer, len(sizes)) for layer in range(len(sizes))]
+        if [type(sae) for sae in self.autoencoders_] != kinds:
+            raise ValueError(
+                "warm_start=True needs layers with the same units as the previous "
+                "fit, but the code's units changed (code='linear' or 'sigmoid'). "
+                "Set warm_start=False to start afresh."
+            )
+        return [copy.deepcopy(sae) for sae in self.autoencoders_]
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+# What a fine-tuned StackedSparseAutoencoder adds to the pre-trained layers.
+_FINE_TUNED_ATTRIBUTES = (
+    "coefs_",
+    "intercepts_",
+    "fine_tune_n_iter_",
+    "loss_",
+    "loss_curve_",
+)
 
 
 class StackedSparseAutoencoder(
@@ -299,6 +392,55 @@ class StackedSparseAutoencoder(
         held-out score tolerated before a layer stops. Only used if
         ``early_stopping=True``.
 
+    sparsity : {"kl", "l1"} or sequence of them, default="kl"
+        Sparsity penalty of each layer's pre-training, as in
+        :class:`SparseAutoencoder`: for all layers or per layer.
+
+    tied_weights : bool or sequence of bool, default=False
+        Whether each layer's decoder weights are its encoder's, as in
+        :class:`SparseAutoencoder`: for all layers or per layer.
+
+    corruption : float or sequence of float, default=0.0
+        Fraction of each layer's input entries masked during its
+        pre-training, in [0, 1): a stack of denoising autoencoders (Vincent
+        et al.). Each layer draws its own noise on the clean features of the
+        layer below. For all layers or per layer.
+
+    decoder : {"sigmoid", "linear"} or sequence of them, default="sigmoid"
+        Output units of each layer's decoder, as in
+        :class:`SparseAutoencoder`. A linear decoder makes sense on the first
+        layer only, for real-valued input; on a hidden layer it would
+        reconstruct sigmoid activations, which lie in (0, 1), with unbounded
+        units, and is refused. So ``"linear"`` is accepted as a single value
+        for a one-layer stack, and otherwise as ``["linear", "sigmoid",
+        ...]``.
+
+    warm_start : bool, default=False
+        When True and the stack is already fitted, ``fit`` continues each
+        layer's pre-training from its fitted weights instead of a fresh
+        random initialisation. ``hidden_layer_sizes`` and the number of
+        features must not change between such fits.
+
+    fine_tune : bool, default=False
+        Whether to fine-tune the stack as one deep autoencoder after the
+        greedy pre-training: the encoders and decoders are unrolled into one
+        network (input, hidden layers, code, hidden layers, reconstruction)
+        and all its weights are trained together by L-BFGS on the
+        reconstruction error plus weight decay (see Notes). With False, the
+        stack is the pre-trained layers alone.
+
+    fine_tune_max_iter : int, default=None
+        Maximum number of L-BFGS iterations of the fine-tuning. None means
+        ``max_iter``.
+
+    code : {"sigmoid", "linear"}, default="sigmoid"
+        Units of the top layer, the code. ``"linear"`` makes them linear,
+        ``a_L = a_{L-1} W_L^T + b_L``, as in Hinton and Salakhutdinov's deep
+        autoencoder: the code can then take any real value, and spreads
+        more than sigmoid units, which saturate. The top layer is then
+        pre-trained with linear hidden units and no sparsity penalty (its
+        ``beta`` must be 0), and :meth:`transform` returns unbounded codes.
+
     Attributes
     ----------
     autoencoders_ : list of SparseAutoencoder
@@ -307,7 +449,8 @@ class StackedSparseAutoencoder(
 
     n_iter_ : int
         Total number of L-BFGS iterations over all layers; those of layer
-        ``l`` are ``autoencoders_[l].n_iter_``.
+        ``l`` are ``autoencoders_[l].n_iter_``. With ``fine_tune=True`` it
+        includes the fine-tuning's.
 
     validation_scores_ : list of list of float, or None
         With ``early_stopping=True``, the held-out scores of each layer's
@@ -325,6 +468,31 @@ class StackedSparseAutoencoder(
         Names of features seen during :term:`fit`. Defined only when `X` has
         feature names that are all strings.
 
+    coefs_ : list of ndarray
+        With ``fine_tune=True`` only: the weights of the fine-tuned deep
+        autoencoder, one array per layer from the input to the
+        reconstruction, as in :class:`~sklearn.neural_network.MLPRegressor`:
+        ``coefs_[l]`` has shape ``(n_units_in, n_units_out)``. The first
+        ``L = len(hidden_layer_sizes)`` are the encoders, the last ``L`` the
+        decoders from the code down. With tied weights
+        ``coefs_[2L - 1 - l]`` equals ``coefs_[l].T``.
+
+    intercepts_ : list of ndarray
+        With ``fine_tune=True`` only: the biases of the fine-tuned network,
+        ``intercepts_[l]`` of shape ``(n_units_out,)``.
+
+    fine_tune_n_iter_ : int
+        With ``fine_tune=True`` only: number of L-BFGS iterations of the
+        fine-tuning.
+
+    loss_ : float
+        With ``fine_tune=True`` only: the fine-tuning objective at the final
+        weights.
+
+    loss_curve_ : list of float
+        With ``fine_tune=True`` only: the fine-tuning objective after each
+        of its iterations.
+
     See Also
     --------
     SparseAutoencoder : One layer of the stack.
@@ -339,6 +507,31 @@ class StackedSparseAutoencoder(
     input is converted to float64. Sparse input is accepted (converted to
     CSR); the layers above the first see dense activations.
 
+    With ``fine_tune=True`` the pre-trained layers are the starting point of
+    a deep autoencoder, ``a_l = sigmoid(a_{l-1} W_l^T + b_l)`` up to the
+    code ``a_L``, then ``r_{l-1} = g_l(r_l W2_l^T + c_l)`` down to the
+    reconstruction ``r_0`` (``g_l`` the sigmoid, or the identity for a
+    linear first-layer decoder), and all its weights minimise, over the
+    ``m`` training samples,
+
+    .. math::
+
+        J = \frac{1}{2m} \sum_i \lVert r_{0,i} - x_i \rVert^2
+            + \sum_l \frac{\alpha_l}{2} \left(\lVert W_l \rVert_F^2
+            + \lVert W2_l \rVert_F^2\right),
+
+    each layer's ``alpha`` decaying its encoder and decoder weights (tied
+    weights once). The sparsity terms of the pre-training are dropped, as
+    Hinton and Salakhutdinov fine-tune on the reconstruction alone: they
+    shape the greedy layers, each trained to reconstruct its own input, but
+    the unrolled network has one goal, the input's reconstruction through
+    the narrow code, and the pre-trained weights are its regulariser. The
+    masking noise is a pre-training device too: the fine-tuning sees the
+    clean input. :meth:`transform` then gives the code of the fine-tuned
+    encoders, :meth:`inverse_transform` the fine-tuned decoders' output and
+    :meth:`score` the fine-tuned reconstruction; ``autoencoders_`` keep the
+    pre-trained layers.
+
     References
     ----------
     .. [1] Stanford UFLDL Tutorial, "Stacked Autoencoders" and "Exercise:
@@ -346,6 +539,11 @@ class StackedSparseAutoencoder(
        http://ufldl.stanford.edu/wiki/
     .. [2] Y. Bengio, P. Lamblin, D. Popovici and H. Larochelle, "Greedy
        layer-wise training of deep networks", NIPS 2006.
+    .. [3] G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality
+       of data with neural networks", Science 313, 2006.
+    .. [4] P. Vincent, H. Larochelle, Y. Bengio and P.-A. Manzagol,
+       "Extracting and composing robust features with denoising
+       autoencoders", ICML 2008.
 
     Examples
     --------
@@ -361,7 +559,25 @@ class StackedSparseAutoencoder(
     [32, 16]
     >>> ssae.inverse_transform(H).shape
     (1797, 64)
+
+    The same stack unrolled into a deep autoencoder and fine-tuned on the
+    reconstruction of the input, against the stack without fine-tuning:
+
+    >>> layers = dict(beta=0.0, alpha=1e-4, max_iter=50, random_state=0)
+    >>> stack = StackedSparseAutoencoder((32, 8), **layers).fit(X)
+    >>> deep = StackedSparseAutoencoder((32, 8), **layers, fine_tune=True).fit(X)
+    >>> [w.shape for w in deep.coefs_]
+    [(64, 32), (32, 8), (8, 32), (32, 64)]
+    >>> bool(deep.score(X) > stack.score(X))
+    True
     """
+
+    _parameter_constraints: dict = {
+        **_BaseStack._parameter_constraints,
+        "fine_tune": ["boolean"],
+        "fine_tune_max_iter": [StrictInterval(Integral, 1, None, closed="left"), None],
+        "code": [StrOptions({"sigmoid", "linear"})],
+    }
 
     def __init__(
         self,
@@ -377,6 +593,14 @@ class StackedSparseAutoencoder(
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
+        sparsity="kl",
+        tied_weights=False,
+        corruption=0.0,
+        decoder="sigmoid",
+        warm_start=False,
+        fine_tune=False,
+        fine_tune_max_iter=None,
+        code="sigmoid",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.rho = rho
@@ -389,6 +613,14 @@ class StackedSparseAutoencoder(
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.sparsity = sparsity
+        self.tied_weights = tied_weights
+        self.corruption = corruption
+        self.decoder = decoder
+        self.warm_start = warm_start
+        self.fine_tune = fine_tune
+        self.fine_tune_max_iter = fine_tune_max_iter
+        self.code = code
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -454,10 +686,16 @@ class StackedSparseAutoencoder(
     def _fit(self, X):
         X = self._validate_X(X, reset=True)
         sizes, settings = self._layer_settings()
+        self._check_code(settings)
         self.autoencoders_, H = self._pretrain(
             X, sizes, settings, check_random_state(self.random_state)
         )
         self.n_iter_ = sum(sae.n_iter_ for sae in self.autoencoders_)
+        if self.fine_tune:
+            H = self._fine_tune(X, settings)
+        else:
+            for name in _FINE_TUNED_ATTRIBUTES:
+                vars(self).pop(name, None)
         return H
 
     def transform(self, X):
@@ -476,6 +714,8 @@ class StackedSparseAutoencoder(
         """
         check_is_fitted(self)
         H = self._validate_X(X, reset=False)
+        if self._fine_tuned:
+            return self._deep_transform(H)
         for sae in self.autoencoders_:
             H = sae.transform(H)
         return H
@@ -498,6 +738,8 @@ class StackedSparseAutoencoder(
         H = check_inverse_transform_input(
             self, X, self._n_features_out, "the width of the top layer"
         )
+        if self._fine_tuned:
+            return self._deep_inverse_transform(H)
         for sae in reversed(self.autoencoders_):
             H = sae.inverse_transform(H)
         return H
@@ -583,6 +825,109 @@ class StackedSparseAutoencoder(
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "autoencoders_")
+
+    def _check_code(self, settings):
+        """Refuse a sparsity penalty on a linear code, naming the layer."""
+        if self.code == "linear" and settings["beta"][-1] != 0:
+            label = (
+                "beta"
+                if np.ndim(self.beta) == 0
+                else f"beta[{len(settings['beta']) - 1}]"
+            )
+            raise InvalidParameterError(
+                f"{label} of {type(self).__name__} must be 0 for the top layer "
+                f"with code='linear', got {settings['beta'][-1]!r}: a sparsity "
+                "penalty needs units whose activations lie in (0, 1), and the "
+                "code's units are linear. Pass one value per layer, such as "
+                "beta=[3.0, 0.0]."
+            )
+
+    def _n_stages(self):
+        return super()._n_stages() + bool(self.fine_tune)
+
+    def _layer_class(self, layer, n_layers):
+        if self.code == "linear" and layer == n_layers - 1:
+            return _LinearCodeAutoencoder
+        return SparseAutoencoder
+
+    @property
+    def _fine_tuned(self):
+        """Whether the last fit fine-tuned the stack."""
+        return hasattr(self, "coefs_")
+
+    def _fine_tune(self, X, settings):
+        """Train the unrolled deep autoencoder; set its attributes, return the codes."""
+        autoencoders = self.autoencoders_
+        layout = DeepLayout(
+            (X.shape[1], *(sae.n_components for sae in autoencoders)),
+            settings["tied_weights"],
+        )
+        theta = layout.pack(
+            [sae.components_ for sae in autoencoders],
+            [sae.decoder_components_ for sae in autoencoders],
+            [sae.intercept_hidden_ for sae in autoencoders],
+            [sae.intercept_visible_ for sae in autoencoders],
+        )
+        max_iter = self.fine_tune_max_iter or self.max_iter
+        with DeepAutoencoderObjective(
+            X,
+            layout.layer_sizes,
+            alpha=settings["alpha"],
+            tied_weights=settings["tied_weights"],
+            decoders=settings["decoder"],
+            linear_code=self.code == "linear",
+        ) as objective:
+            result = self._stage(
+                "fine-tuning the deep autoencoder",
+                partial(
+                    minimize_lbfgs,
+                    objective,
+                    theta,
+                    max_iter=max_iter,
+                    tol=self.tol,
+                    verbose=self.verbose,
+                    name=type(self).__name__,
+                ),
+                max_iter=max_iter,
+                max_iter_name=(
+                    "fine_tune_max_iter" if self.fine_tune_max_iter else "max_iter"
+                ),
+            )
+        W, W2T, b, c = layout.unpack(result.x)
+        self.coefs_ = [np.ascontiguousarray(w.T, X.dtype) for w in W] + [
+            np.array(w, dtype=X.dtype) for w in reversed(W2T)
+        ]
+        self.intercepts_ = [v.astype(X.dtype) for v in b + c[::-1]]
+        self.fine_tune_n_iter_ = result.n_iter
+        self.n_iter_ += result.n_iter
+        self.loss_ = result.loss
+        self.loss_curve_ = result.loss_curve
+        # The codes with single-threaded BLAS, as in the fits.
+        with single_threaded_blas():
+            return self._deep_transform(X)
+
+    def _deep_transform(self, X):
+        """The code of the fine-tuned encoders for validated X."""
+        n_layers = len(self.coefs_) // 2
+        return deep_encode(
+            X,
+            [W.T.astype(X.dtype, copy=False) for W in self.coefs_[:n_layers]],
+            [b.astype(X.dtype, copy=False) for b in self.intercepts_[:n_layers]],
+            linear_code=isinstance(self.autoencoders_[-1], _LinearCodeAutoencoder),
+        )
+
+    def _deep_inverse_transform(self, H):
+        """The fine-tuned decoders' reconstruction of the codes H."""
+        n_layers = len(self.coefs_) // 2
+        return deep_decode(
+            H,
+            [W.astype(H.dtype, copy=False) for W in self.coefs_[: n_layers - 1 : -1]],
+            [
+                b.astype(H.dtype, copy=False)
+                for b in self.intercepts_[: n_layers - 1 : -1]
+            ],
+            decoders=[sae.decoder for sae in self.autoencoders_],
+        )
 
     @property
     def _n_features_out(self):
@@ -701,6 +1046,36 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         Iterations without an improvement of at least ``tol`` of the
         held-out accuracy tolerated before a stage stops. Only used if
         ``early_stopping=True``.
+
+    sparsity : {"kl", "l1"} or sequence of them, default="kl"
+        Sparsity penalty of each layer's pre-training, as in
+        :class:`SparseAutoencoder`: for all layers or per layer.
+
+    tied_weights : bool or sequence of bool, default=False
+        Whether each layer's decoder weights are its encoder's, as in
+        :class:`SparseAutoencoder`: for all layers or per layer.
+
+    corruption : float or sequence of float, default=0.0
+        Fraction of each layer's input entries masked during its
+        pre-training, in [0, 1): a stack of denoising autoencoders (Vincent
+        et al.). Each layer draws its own noise on the clean features of the
+        layer below. For all layers or per layer.
+
+    decoder : {"sigmoid", "linear"} or sequence of them, default="sigmoid"
+        Output units of each layer's decoder, as in
+        :class:`SparseAutoencoder`. A linear decoder makes sense on the first
+        layer only, for real-valued input; on a hidden layer it would
+        reconstruct sigmoid activations, which lie in (0, 1), with unbounded
+        units, and is refused. So ``"linear"`` is accepted as a single value
+        for a one-layer stack, and otherwise as ``["linear", "sigmoid",
+        ...]``.
+
+    warm_start : bool, default=False
+        When True and the classifier is already fitted, ``fit`` continues
+        each layer's pre-training from its weights in ``autoencoders_``
+        instead of a fresh random initialisation; the softmax layer and the
+        fine-tuning then run as in every fit. ``hidden_layer_sizes`` and the number of
+        features must not change between such fits.
 
     Attributes
     ----------
@@ -832,6 +1207,11 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
+        sparsity="kl",
+        tied_weights=False,
+        corruption=0.0,
+        decoder="sigmoid",
+        warm_start=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.rho = rho
@@ -847,6 +1227,11 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.sparsity = sparsity
+        self.tied_weights = tied_weights
+        self.corruption = corruption
+        self.decoder = decoder
+        self.warm_start = warm_start
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):

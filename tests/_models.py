@@ -38,7 +38,8 @@ from sklearn_sae._objective import ParameterLayout, SparseAutoencoderObjective
 
 
 def every_estimator(n_components, max_iter):
-    """Every public estimator, and SparseAutoencoder with each of its options.
+    """Every public estimator, SparseAutoencoder with each of its options, and
+    the fine-tuned deep autoencoder.
 
     The autoencoders have ``n_components`` hidden units (the stacks that many,
     then half as many) and run ``max_iter`` L-BFGS iterations (the stacks 10
@@ -54,6 +55,9 @@ def every_estimator(n_components, max_iter):
         "sae-corruption": SparseAutoencoder(n_components=h, corruption=0.3, **common),
         "k-sparse": KSparseAutoencoder(n_components=h, k=h // 4, **common),
         "stacked": StackedSparseAutoencoder((h, h // 2), max_iter=10, random_state=0),
+        "stacked-fine-tuned": StackedSparseAutoencoder(
+            (h, h // 2), max_iter=10, fine_tune=True, random_state=0
+        ),
         "classifier": StackedSparseAutoencoderClassifier(
             (h, h // 2), max_iter=10, random_state=0
         ),

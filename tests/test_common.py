@@ -16,11 +16,12 @@ from sklearn_sae import (
     ZCAWhitener,
 )
 
-# Every public estimator, and SparseAutoencoder once more with each of its
-# non-default options. The checks test the API, not convergence: the variants
-# get fewer iterations, and the stacks small layers and few iterations (with
-# their defaults, two layers of 200 units and 400 iterations a stage, they pass
-# too, but take three to four minutes each on two cores).
+# Every public estimator, SparseAutoencoder once more with each of its
+# non-default options, and the fine-tuned deep autoencoder. The checks test
+# the API, not convergence: the variants get fewer iterations, and the stacks
+# small layers and few iterations (with their defaults, two layers of 200
+# units and 400 iterations a stage, they pass too, but take three to four
+# minutes each on two cores).
 VARIANT = {"max_iter": 100}
 SMALL_STACK = {"hidden_layer_sizes": (16, 8), "max_iter": 30}
 ESTIMATORS = [
@@ -31,6 +32,7 @@ ESTIMATORS = [
     SparseAutoencoder(corruption=0.3, **VARIANT),
     KSparseAutoencoder(),
     StackedSparseAutoencoder(**SMALL_STACK),
+    StackedSparseAutoencoder(**SMALL_STACK, fine_tune=True),
     StackedSparseAutoencoderClassifier(**SMALL_STACK),
     ZCAWhitener(),
     # Whatever the check's X, its rows are square images or 1-pixel-high

@@ -30,7 +30,8 @@ from sklearn_sae._objective import SparseAutoencoderObjective
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-# Every public estimator, and SparseAutoencoder with each of its options.
+# Every public estimator, SparseAutoencoder with each of its options, and the
+# fine-tuned deep autoencoder.
 ESTIMATORS = every_estimator(n_components=32, max_iter=15)
 
 
@@ -145,7 +146,9 @@ def _public_outputs(model, X):
     return [H, model.inverse_transform(H)]
 
 
-@pytest.mark.parametrize("name", ["sae", "sae-corruption", "stacked", "classifier"])
+@pytest.mark.parametrize(
+    "name", ["sae", "sae-corruption", "stacked", "stacked-fine-tuned", "classifier"]
+)
 def test_concurrent_calls_match_sequential_ones(name, data):
     X, y = data
     model = fit(clone(ESTIMATORS[name]), X, y)
