@@ -34,7 +34,11 @@ from ._optimize import (
 )
 from ._sparse_autoencoder import SparseAutoencoder
 from .utils._param_validation import StrictInterval
-from .utils._validation import check_inverse_transform_input, check_not_none
+from .utils._validation import (
+    check_inverse_transform_input,
+    check_not_none,
+    is_dask_array,
+)
 
 # Constraints of the per-layer hyperparameters, applied to a scalar or to each
 # value of a sequence.
@@ -356,6 +360,13 @@ class StackedSparseAutoencoder(
         """
         return self._fit(X)
 
+    def _validate_X(self, X, *, reset):
+        if is_dask_array(X):
+            from ._dask_rows import check_dask_array
+
+            return check_dask_array(self, X, reset=reset)
+        return super()._validate_X(X, reset=reset)
+
     def _fit(self, X):
         X = self._validate_X(X, reset=True)
         sizes, settings = self._layer_settings()
@@ -400,6 +411,8 @@ class StackedSparseAutoencoder(
             down, of the dtype of X (float32 or float64).
         """
         check_is_fitted(self)
+        if is_dask_array(X):
+            return self._inverse_transform_dask(X)
         H = check_inverse_transform_input(
             self, X, self._n_features_out, "the width of the top layer"
         )
@@ -427,10 +440,28 @@ class StackedSparseAutoencoder(
             Minus the mean reconstruction error (higher is better).
         """
         check_is_fitted(self)
+        if is_dask_array(X):
+            from ._dask_rows import reconstruction_score
+
+            return reconstruction_score(self, X)
         X = self._validate_X(X, reset=False)
         X_hat = self.inverse_transform(self.transform(X))
         X_hat -= X.toarray() if sp.issparse(X) else X
         return -0.5 * float(np.vdot(X_hat, X_hat)) / X.shape[0]
+
+    def _inverse_transform_dask(self, H):
+        from ._dask_rows import check_dask_array
+
+        H = check_dask_array(
+            self,
+            H,
+            reset=False,
+            n_features=self._n_features_out,
+            description="the width of the top layer",
+        )
+        for sae in reversed(self.autoencoders_):
+            H = sae.inverse_transform(H)
+        return H
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "autoencoders_")
