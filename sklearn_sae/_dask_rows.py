@@ -279,7 +279,7 @@ class DaskAutoencoderObjective(SparseAutoencoderObjective):
             ]
         else:
             self._masks = [None] * self.n_chunks
-        self._param_future = None
+        self._param_futures = None
         self._encoded = None
         self.n_bytes_sent = 0
         self.n_bytes_received = 0
@@ -290,25 +290,47 @@ class DaskAutoencoderObjective(SparseAutoencoderObjective):
         return len(self._blocks)
 
     def __exit__(self, *exc_info):
-        self._blocks = self._masks = self._encoded = self._param_future = None
+        self._blocks = self._masks = self._encoded = self._param_futures = None
 
     def _forward(self, params):
         client = self.client
-        # The parameters go out once, as the result of a task: workers fetch
-        # them from each other, and a lost copy can be recomputed.
-        self._param_future = client.submit(_params, params.copy(), pure=False)
+        self._param_futures = self._send(params)
         self._encoded = [
-            client.submit(
-                _encode_task, block, mask, self._param_future, self._spec, pure=False
+            client.submit(_encode_task, block, mask, theta, self._spec, pure=False)
+            for block, mask, theta in zip(
+                self._blocks, self._masks, self._param_futures, strict=True
             )
-            for block, mask in zip(self._blocks, self._masks, strict=True)
         ]
         sums = client.gather(
-            [client.submit(operator.getitem, e, 1, pure=False) for e in self._encoded]
+            [client.submit(operator.getitem, e, 1, pure=False) for e in self._encoded],
+            direct=True,
         )
-        self.n_bytes_sent += params.nbytes
         self.n_bytes_received += sum(s.nbytes for s in sums)
         return sums
+
+    def _send(self, params):
+        """The parameters on every worker holding chunks; a future per chunk.
+
+        They go out as the result of a task per worker, asked to run there:
+        the chunks' tasks find them in place, round after round, and a copy
+        lost with its worker is recomputed elsewhere.
+        """
+        client = self.client
+        who_has = client.who_has(self._blocks)
+        holders = [next(iter(who_has.get(b.key) or ()), None) for b in self._blocks]
+        params = params.copy()
+        futures = {
+            address: client.submit(
+                _params,
+                params,
+                pure=False,
+                **({} if address is None else {"workers": [address]}),
+                allow_other_workers=address is not None,
+            )
+            for address in dict.fromkeys(holders)
+        }
+        self.n_bytes_sent += len(futures) * params.nbytes
+        return [futures[address] for address in holders]
 
     def _backward(self, params, sparsity_delta):
         client = self.client
@@ -319,17 +341,22 @@ class DaskAutoencoderObjective(SparseAutoencoderObjective):
                     block,
                     mask,
                     encoded,
-                    self._param_future,
+                    theta,
                     sparsity_delta,
                     self._spec,
                     pure=False,
                 )
-                for block, mask, encoded in zip(
-                    self._blocks, self._masks, self._encoded, strict=True
+                for block, mask, encoded, theta in zip(
+                    self._blocks,
+                    self._masks,
+                    self._encoded,
+                    self._param_futures,
+                    strict=True,
                 )
-            ]
+            ],
+            direct=True,
         )
-        self._encoded = self._param_future = None
+        self._encoded = self._param_futures = None
         if sparsity_delta is not None:
             self.n_bytes_sent += self.n_chunks * sparsity_delta.nbytes
         # Added in chunk order, in float64, as the in-memory objective does.
