@@ -346,3 +346,17 @@ def test_stack_fit_transform_is_lazy(client, digits):
     H = stack.fit_transform(_dask(digits, 600))
     assert isinstance(H, da.Array)
     np.testing.assert_allclose(H.compute(), stack.transform(digits), rtol=1e-12)
+
+
+def test_the_classifier_computes_a_dask_array_into_memory(client, digits):
+    # Documented: the classifier does not train on the cluster; a dask array
+    # is an array-like to it, computed on the driver.
+    from sklearn_sae import StackedSparseAutoencoderClassifier
+
+    y = load_digits().target
+    classifier = StackedSparseAutoencoderClassifier((16, 8), max_iter=5, random_state=0)
+    on_dask = fitted_attributes(classifier.fit(_dask(digits, 600), y))
+    in_memory = fitted_attributes(classifier.fit(digits, y))
+    assert_identical(on_dask, in_memory)
+    predictions = classifier.predict(_dask(digits, 600))
+    assert isinstance(predictions, np.ndarray)
