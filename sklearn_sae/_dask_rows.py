@@ -47,7 +47,7 @@ import operator
 
 import dask.array as da
 import numpy as np
-from distributed import default_client, futures_of
+from distributed import default_client, futures_of, wait
 from sklearn.utils.validation import (
     _assert_all_finite,
     _check_feature_names,
@@ -271,6 +271,8 @@ class DaskAutoencoderObjective(SparseAutoencoderObjective):
         self._params = np.empty(self.layout.size, dtype=self.dtype)
         self.client = default_client()
         self._blocks = chunk_futures(X)
+        # In memory, so that the first evaluation knows which worker has which.
+        wait(self._blocks)
         if corruption:
             seeds = random_state.randint(np.iinfo(np.int32).max, size=self.n_chunks)
             self._masks = [
