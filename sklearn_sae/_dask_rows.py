@@ -96,6 +96,14 @@ def check_dask_array(estimator, X, *, reset, n_features=None, description=None):
             f"Expected a 2D dask array, got a {X.ndim}D one of shape {X.shape}: "
             f"{name} takes X of shape (n_samples, n_features)."
         )
+    if type(X._meta) is not np.ndarray:
+        raise TypeError(
+            f"{name} takes dask arrays whose chunks are NumPy arrays, but the "
+            f"chunks of X are {type(X._meta).__module__}."
+            f"{type(X._meta).__name__}. Convert them first, for instance with "
+            "X.map_blocks(lambda block: block.toarray()) for sparse chunks, or "
+            "fit on the array in memory."
+        )
     if any(math.isnan(size) for sizes in X.chunks for size in sizes):
         raise ValueError(
             f"{name} needs the chunk sizes of the dask array X, which are "

@@ -362,3 +362,21 @@ def test_the_classifier_computes_a_dask_array_into_memory(client, digits):
     assert_identical(on_dask, in_memory)
     predictions = classifier.predict(_dask(digits, 600))
     assert isinstance(predictions, np.ndarray)
+
+
+def test_chunks_other_than_numpy_arrays_are_refused(client, digits):
+    import scipy.sparse as sp
+
+    X = _dask(digits, 600).map_blocks(sp.csr_matrix)
+    with pytest.raises(TypeError, match=r"chunks are NumPy arrays.*csr_matrix"):
+        SparseAutoencoder(n_components=4).fit(X)
+
+
+def test_warm_start_continues_on_a_dask_array(client, digits):
+    def twice(X):
+        estimator = SparseAutoencoder(
+            n_components=8, max_iter=5, warm_start=True, random_state=0
+        )
+        return fitted_attributes(estimator.fit(X).fit(X))
+
+    assert_identical(twice(_dask(digits, -1)), twice(digits))
