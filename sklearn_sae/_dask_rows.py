@@ -25,7 +25,10 @@ unit before back-propagation can start:
    returning the chunk's squared error and its share of the gradient.
 
 Nothing is computed twice: per evaluation the cluster runs the five matrix
-products of the in-memory objective. The parameters travel as the result of a
+products of the in-memory objective. The classifier's objective
+(:class:`DaskClassifierObjective`, the softmax stage and the fine-tuning)
+needs one round: a task per chunk returns its cross-entropy and gradient
+share. The parameters travel as the result of a
 task, not as scattered data, so that the scheduler can recompute them, like
 every other intermediate result, when a worker is lost: the fit goes on and
 its result does not change.
@@ -54,6 +57,7 @@ from sklearn.utils.validation import (
     _check_n_features,
 )
 
+from ._finetune import ClassifierObjective
 from ._objective import (
     ParameterLayout,
     SparseAutoencoderObjective,
@@ -208,6 +212,39 @@ def _backward_task(block, mask, encoded, params, sparsity_delta, spec):
     return squared_error, gradient.astype(objective.dtype)
 
 
+def send_params(client, blocks, params, n_bytes_sent):
+    """The parameters on every worker holding chunks; a future per chunk.
+
+    They go out as the result of a task per worker, asked to run there: the
+    chunks' tasks find them in place, round after round, and a copy lost with
+    its worker is recomputed elsewhere. Returns the futures and
+    ``n_bytes_sent`` plus the bytes sent.
+    """
+    who_has = client.who_has(blocks)
+    holders = [next(iter(who_has.get(b.key) or ()), None) for b in blocks]
+    params = params.copy()
+    futures = {
+        address: client.submit(
+            _params,
+            params,
+            pure=False,
+            **({} if address is None else {"workers": [address]}),
+            allow_other_workers=address is not None,
+        )
+        for address in dict.fromkeys(holders)
+    }
+    n_bytes_sent += len(futures) * params.nbytes
+    return [futures[address] for address in holders], n_bytes_sent
+
+
+def add_in_chunk_order(shares):
+    """The chunks' gradient shares added in chunk order, in float64."""
+    gradient = shares[0].astype(np.float64)
+    for share in shares[1:]:
+        gradient += share
+    return gradient
+
+
 class DaskAutoencoderObjective(SparseAutoencoderObjective):
     """:class:`SparseAutoencoderObjective` on a dask array persisted on a cluster.
 
@@ -319,28 +356,10 @@ class DaskAutoencoderObjective(SparseAutoencoderObjective):
         return sums
 
     def _send(self, params):
-        """The parameters on every worker holding chunks; a future per chunk.
-
-        They go out as the result of a task per worker, asked to run there:
-        the chunks' tasks find them in place, round after round, and a copy
-        lost with its worker is recomputed elsewhere.
-        """
-        client = self.client
-        who_has = client.who_has(self._blocks)
-        holders = [next(iter(who_has.get(b.key) or ()), None) for b in self._blocks]
-        params = params.copy()
-        futures = {
-            address: client.submit(
-                _params,
-                params,
-                pure=False,
-                **({} if address is None else {"workers": [address]}),
-                allow_other_workers=address is not None,
-            )
-            for address in dict.fromkeys(holders)
-        }
-        self.n_bytes_sent += len(futures) * params.nbytes
-        return [futures[address] for address in holders]
+        futures, self.n_bytes_sent = send_params(
+            self.client, self._blocks, params, self.n_bytes_sent
+        )
+        return futures
 
     def _backward(self, params, sparsity_delta):
         client = self.client
@@ -371,11 +390,96 @@ class DaskAutoencoderObjective(SparseAutoencoderObjective):
             self.n_bytes_sent += self.n_chunks * sparsity_delta.nbytes
         # Added in chunk order, in float64, as the in-memory objective does.
         squared_errors = [squared_error for squared_error, _ in shares]
-        gradient = shares[0][1].astype(np.float64)
-        for _, share in shares[1:]:
-            gradient += share
+        gradient = add_in_chunk_order([share for _, share in shares])
         self.n_bytes_received += sum(8 + share.nbytes for _, share in shares)
         return squared_errors, gradient
+
+
+def _classifier_task(block, y, params, layer_sizes):
+    """The chunk's cross-entropy and gradient share, in its dtype."""
+    with ClassifierObjective(
+        block, y, layer_sizes, alpha=0.0, n_chunks=1, n_threads=1
+    ) as objective:
+        (cross_entropy,), gradient = objective._shares(params)
+    return cross_entropy, gradient.astype(objective.dtype)
+
+
+class DaskClassifierObjective(ClassifierObjective):
+    """:class:`ClassifierObjective` on a dask array persisted on a cluster.
+
+    One round per evaluation, a task per chunk of rows on the worker holding
+    it: each chunk's forward and backward pass needs nothing from the other
+    chunks. The shares are added in chunk order, as in memory.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+        Input of the network, float32 or float64, chunked by rows and
+        persisted.
+
+    y : dask.array.Array of shape (n_samples,)
+        Class indices, chunked like the rows of X and persisted.
+
+    layer_sizes, alpha
+        As for :class:`ClassifierObjective`.
+    """
+
+    def __init__(self, X, y, layer_sizes, *, alpha):
+        # The in-memory objective checks the sizes; build one on no rows.
+        empty = ClassifierObjective(
+            np.empty((0, X.shape[1]), X.dtype), np.empty(0), layer_sizes, alpha=alpha
+        )
+        self.layout, self.alpha = empty.layout, empty.alpha
+        self.X = X
+        self.dtype = X.dtype
+        self._params = np.empty(self.layout.size, dtype=self.dtype)
+        self.client = default_client()
+        self._blocks = chunk_futures(X)
+        by_key = {future.key: future for future in futures_of(y)}
+        self._labels = [by_key[key] for key in y.__dask_keys__()]
+        wait(self._blocks + self._labels)
+        self.n_bytes_sent = 0
+        self.n_bytes_received = 0
+
+    def __exit__(self, *exc_info):
+        self._blocks = self._labels = None
+
+    def _shares(self, params):
+        client = self.client
+        thetas, self.n_bytes_sent = send_params(
+            client, self._blocks, params, self.n_bytes_sent
+        )
+        shares = client.gather(
+            [
+                client.submit(
+                    _classifier_task,
+                    block,
+                    y,
+                    theta,
+                    self.layout.layer_sizes,
+                    pure=False,
+                )
+                for block, y, theta in zip(
+                    self._blocks, self._labels, thetas, strict=True
+                )
+            ],
+            direct=True,
+        )
+        self.n_bytes_received += sum(8 + share.nbytes for _, share in shares)
+        cross_entropies = [cross_entropy for cross_entropy, _ in shares]
+        return cross_entropies, add_in_chunk_order([share for _, share in shares])
+
+
+def classifier_objective(estimator, X, y_index, layer_sizes, alpha):
+    """The classifier's objective on the dask array X and the class indices.
+
+    X is persisted on the cluster, and ``y_index`` (in memory, a class index
+    per row) sent there once, chunked like X's rows.
+    """
+    client = client_for(estimator)
+    y = da.from_array(np.asarray(y_index, dtype=np.intp), chunks=(X.chunks[0],))
+    X, y = client.persist([X, y])
+    return DaskClassifierObjective(X, y, layer_sizes, alpha=alpha)
 
 
 # The forward pass, lazily, block by block.

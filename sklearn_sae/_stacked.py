@@ -23,7 +23,12 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from ._finetune import ClassifierObjective, NetworkLayout, forward, log_softmax
 from ._optimize import (
@@ -751,14 +756,17 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
     def _validate_training_data(self, X, y):
         """Validated X, and y as indices into ``classes_`` (which it sets)."""
         check_not_none(X, self)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=(np.float64, np.float32),
-            order="C",
-        )
+        if is_dask_array(X):
+            X, y = self._validate_dask_X_y(X, y)
+        else:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse="csr",
+                dtype=(np.float64, np.float32),
+                order="C",
+            )
         try:
             check_classification_targets(y)
             classes, y_index = np.unique(y, return_inverse=True)
@@ -776,6 +784,26 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         self.classes_ = classes
         return X, y_index
 
+    def _validate_dask_X_y(self, X, y):
+        """A dask array X validated by rows, and y as a 1-d array in memory.
+
+        The labels are read on the driver, for the classes.
+        """
+        from ._dask_rows import check_dask_array
+
+        X = check_dask_array(self, X, reset=True)
+        y = column_or_1d(y.compute() if is_dask_array(y) else y, warn=True)
+        check_consistent_length(X, y)
+        return X, y
+
+    def _classifier_objective(self, X, y_index, layer_sizes, alpha):
+        """The objective of the softmax and fine-tuning stages on X."""
+        if is_dask_array(X):
+            from ._dask_rows import classifier_objective
+
+            return classifier_objective(self, X, y_index, layer_sizes, alpha)
+        return ClassifierObjective(X, y_index, layer_sizes, alpha=alpha)
+
     def _network_layout(self, X, sizes):
         """The layout of the whole network's parameters, input to classes."""
         return NetworkLayout((X.shape[1], *sizes, len(self.classes_)))
@@ -787,8 +815,8 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         theta[: layout.n_weights] = _SOFTMAX_INIT_SCALE * random_state.standard_normal(
             layout.n_weights
         )
-        with ClassifierObjective(
-            H, y_index, layout.layer_sizes, alpha=self.softmax_alpha
+        with self._classifier_objective(
+            H, y_index, layout.layer_sizes, self.softmax_alpha
         ) as objective:
             result = self._stage(
                 "training the softmax layer",
@@ -804,8 +832,8 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         layout = self._network_layout(X, sizes)
         max_iter = self.fine_tune_max_iter or self.max_iter
         decay = [0.0] * len(sizes) + [self.softmax_alpha]
-        with ClassifierObjective(
-            X, y_index, layout.layer_sizes, alpha=decay
+        with self._classifier_objective(
+            X, y_index, layout.layer_sizes, decay
         ) as objective:
             return self._stage(
                 "fine-tuning all layers",

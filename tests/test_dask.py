@@ -350,18 +350,70 @@ def test_stack_fit_transform_is_lazy(client, digits):
     np.testing.assert_allclose(H.compute(), stack.transform(digits), rtol=1e-12)
 
 
-def test_the_classifier_computes_a_dask_array_into_memory(client, digits):
-    # Documented: the classifier does not train on the cluster; a dask array
-    # is an array-like to it, computed on the driver.
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_classifier_objective_is_the_in_memory_objective_bit_for_bit(client, dtype):
+    from sklearn_sae._dask_rows import classifier_objective
+    from sklearn_sae._finetune import ClassifierObjective
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(600, 20).astype(dtype)
+    y = rng.randint(3, size=600)
+    sizes, alpha = (20, 6, 3), [0.0, 1e-3]
+    in_memory = ClassifierObjective(X, y, sizes, alpha=alpha, n_chunks=3, n_threads=1)
+    X_dask = _dask(X, _bounds(600, 3))
+    on_dask = classifier_objective(StackedSparseAutoencoder(), X_dask, y, sizes, alpha)
+    theta = rng.uniform(-0.5, 0.5, in_memory.layout.size)
+    for _ in range(2):
+        loss, grad = in_memory(theta)
+        dask_loss, dask_grad = on_dask(theta)
+        assert dask_loss == loss
+        assert dask_grad.tobytes() == grad.tobytes()
+
+
+def test_gradient_of_the_distributed_classifier_objective(client):
+    from sklearn_sae._dask_rows import classifier_objective
+
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(40, 4), rng.randint(3, size=40)
+    objective = classifier_objective(
+        StackedSparseAutoencoder(), _dask(X, (15, 25)), y, (4, 2, 3), [0.0, 1e-3]
+    )
+    theta = rng.uniform(-0.5, 0.5, objective.layout.size)
+    assert check_gradient(objective, theta) < 1e-9
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_classifier_fit_on_one_chunk_is_the_in_memory_fit(client, digits, dtype):
+    import dask.array as da
+
+    from sklearn_sae import StackedSparseAutoencoderClassifier
+
+    X, y = digits.astype(dtype), load_digits().target
+    classifier = StackedSparseAutoencoderClassifier((16, 8), max_iter=5, random_state=0)
+    in_memory = fitted_attributes(classifier.fit(X, y))
+    # Labels in memory or as a dask array; the fine-tuning runs on the cluster.
+    for labels in (y, da.from_array(y, chunks=600)):
+        on_dask = fitted_attributes(classifier.fit(_dask(X, -1), labels))
+        assert_identical(on_dask, in_memory)
+    assert classifier.fine_tune_n_iter_ > 0
+
+
+def test_classifier_fit_on_other_chunks_agrees_to_rounding(client, digits):
     from sklearn_sae import StackedSparseAutoencoderClassifier
 
     y = load_digits().target
-    classifier = StackedSparseAutoencoderClassifier((16, 8), max_iter=5, random_state=0)
-    on_dask = fitted_attributes(classifier.fit(_dask(digits, 600), y))
+    classifier = StackedSparseAutoencoderClassifier(
+        (16, 8), max_iter=10, random_state=0
+    )
+    on_dask = fitted_attributes(classifier.fit(_dask(digits, (500, 700, 597)), y))
     in_memory = fitted_attributes(classifier.fit(digits, y))
-    assert_identical(on_dask, in_memory)
+    for a, b in zip(on_dask["coefs_"], in_memory["coefs_"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
+    assert on_dask["loss_"] == pytest.approx(in_memory["loss_"], rel=1e-12)
+    # predict takes the dask array too, computed into memory.
     predictions = classifier.predict(_dask(digits, 600))
     assert isinstance(predictions, np.ndarray)
+    assert np.array_equal(predictions, classifier.predict(digits))
 
 
 def test_chunks_other_than_numpy_arrays_are_refused(client, digits):
