@@ -10,7 +10,10 @@ What they pin down:
   agrees to float rounding; it is the same whatever the number of workers
   and threads, and when a worker is lost in the middle of it;
 - transform and inverse_transform are lazy; score, bad chunkings, NaN and
-  dtypes behave as for in-memory data.
+  dtypes behave as for in-memory data;
+- the stacked classifier's objective (softmax stage and fine-tuning) is the
+  in-memory one bit for bit on the same row bounds, and its fit on one chunk
+  is the in-memory fit.
 """
 
 import os
