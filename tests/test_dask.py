@@ -435,3 +435,44 @@ def test_warm_start_continues_on_a_dask_array(client, digits):
         return fitted_attributes(estimator.fit(X).fit(X))
 
     assert_identical(twice(_dask(digits, -1)), twice(digits))
+
+
+def test_a_worker_process_killed_in_the_middle_of_a_fit(
+    client, distributed, digits, monkeypatch
+):
+    # A worker process dies abruptly (its nanny starts a new one): the chunks,
+    # parameters and activations it held are recomputed elsewhere.
+    import os
+
+    from sklearn_sae import _dask_rows
+
+    X = _dask(digits, (450, 450, 450, 447))
+    estimator = SparseAutoencoder(n_components=16, max_iter=15, random_state=0)
+    intact = _fitted(estimator, X)  # on the module's in-process cluster
+
+    backward = _dask_rows.DaskAutoencoderObjective._backward
+    evaluations, killed_workers = [], []
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as other,
+        other.as_current(),
+    ):
+
+        def backward_killing_a_worker(self, params, sparsity_delta):
+            evaluations.append(None)
+            if len(evaluations) == 3:
+                address = sorted(other.scheduler_info()["workers"])[0]
+                killed_workers.append(address)
+                other.run(os._exit, 1, workers=[address], on_error="ignore")
+            return backward(self, params, sparsity_delta)
+
+        monkeypatch.setattr(
+            _dask_rows.DaskAutoencoderObjective, "_backward", backward_killing_a_worker
+        )
+        killed = _fitted(estimator, X)
+        workers_after = set(other.scheduler_info()["workers"])
+    assert len(evaluations) > 3
+    assert killed_workers[0] not in workers_after
+    assert_identical(killed, intact)
