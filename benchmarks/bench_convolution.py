@@ -16,7 +16,7 @@ threads as BLAS may use, BLAS single-threaded); the ratio is the
 transform's best time over the floor's, both measured in this run. Run
 from the repository root::
 
-    SKLEARN_SAE_MNIST_DIR=../shared/data/mnist python benchmarks/bench_convolution.py
+    python benchmarks/bench_convolution.py
 
 ``--quick`` uses 7,000 images.
 """

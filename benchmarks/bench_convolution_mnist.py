@@ -19,7 +19,7 @@ of that fit is printed; the target is at most 15 minutes) and scored once on
 the 10,000 test images. Each line prints as soon as it is known. Run from
 the repository root::
 
-    SKLEARN_SAE_MNIST_DIR=../shared/data/mnist \
+    \
         python benchmarks/bench_convolution_mnist.py
 
 ``--quick`` runs the same protocol on 6,000 training and 1,000 test images

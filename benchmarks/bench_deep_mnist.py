@@ -22,8 +22,7 @@ products of one evaluation take on this machine.
 
 Run from the repository root::
 
-    SKLEARN_SAE_MNIST_DIR=../shared/data/mnist \\
-        python benchmarks/bench_deep_mnist.py
+    python benchmarks/bench_deep_mnist.py
 
 ``--quick`` runs a small problem (5,000 training images, a few iterations) to
 check that the script works.

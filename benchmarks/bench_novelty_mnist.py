@@ -23,8 +23,7 @@ averaged over the ten digits. Three scores:
 
 Run from the repository root (about fifteen minutes on two busy cores)::
 
-    SKLEARN_SAE_MNIST_DIR=/work/shared/data/mnist \\
-        python benchmarks/bench_novelty_mnist.py
+    python benchmarks/bench_novelty_mnist.py
 """
 
 import argparse

@@ -280,18 +280,25 @@ class ClassifierObjective:
                 delta_below *= slope
         return cross_entropy
 
+    def _shares(self, params):
+        """Each chunk's cross-entropy, and their gradients summed.
+
+        ``params`` is the parameter vector in the dtype of X.
+        """
+        weights, biases = self.layout.unpack(params)
+        return self.rows.map_gradient(
+            lambda chunk, work, grad: self._chunk_share(
+                chunk, work, grad, weights, biases
+            )
+        )
+
     def __call__(self, theta):
         """Return ``(loss, gradient)`` at the float64 parameter vector ``theta``."""
         n_samples = self.X.shape[0]
         layout = self.layout
         params = self._params
         np.copyto(params, theta, casting="same_kind")
-        weights, biases = layout.unpack(params)
-        cross_entropies, gradient = self.rows.map_gradient(
-            lambda chunk, work, grad: self._chunk_share(
-                chunk, work, grad, weights, biases
-            )
-        )
+        cross_entropies, gradient = self._shares(params)
         gradient /= n_samples
         loss = sum(cross_entropies) / n_samples
         for layer, alpha in enumerate(self.alpha):

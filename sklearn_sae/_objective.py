@@ -453,27 +453,39 @@ class SparseAutoencoderObjective:
             sums.add_column_sums(delta2, gb1)
         return squared_error
 
+    def _forward(self, params):
+        """Round one: fill the hidden activations; the unit sums of each chunk.
+
+        ``params`` is the parameter vector in the dtype of X.
+        """
+        W1, _, b1, _ = self.layout.unpack(params)
+        return self.rows.map(
+            lambda chunk, work: self._encode_chunk(chunk, work, W1, b1)
+        )
+
+    def _backward(self, params, sparsity_delta):
+        """Round two: each chunk's squared error, and their gradients summed."""
+        _, W2T, _, b2 = self.layout.unpack(params)
+        return self.rows.map_gradient(
+            lambda chunk, work, grad: self._backward_chunk(
+                chunk, work, grad, W2T, b2, sparsity_delta
+            )
+        )
+
     def __call__(self, theta):
         """Return ``(loss, gradient)`` at the float64 parameter vector ``theta``."""
         n_samples = self.X.shape[0]
         layout = self.layout
         params = self._params
         np.copyto(params, theta, casting="same_kind")
-        W1, W2T, b1, b2 = layout.unpack(params)
 
         # Forward pass through the encoder for every sample: the sparsity term
         # needs the mean activation before back-propagation can start.
-        hidden_sums = self.rows.map(
-            lambda chunk, work: self._encode_chunk(chunk, work, W1, b1)
-        )
+        hidden_sums = self._forward(params)
         rho_hat = sum(hidden_sums) / n_samples
         penalty, sparsity_delta = self._sparsity(rho_hat)
 
-        squared_errors, gradient = self.rows.map_gradient(
-            lambda chunk, work, grad: self._backward_chunk(
-                chunk, work, grad, W2T, b2, sparsity_delta
-            )
-        )
+        squared_errors, gradient = self._backward(params, sparsity_delta)
         gradient /= n_samples
         squared_error = sum(squared_errors)
 

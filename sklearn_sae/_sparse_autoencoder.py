@@ -27,7 +27,11 @@ from ._objective import (
 )
 from ._optimize import EarlyStopping, minimize_lbfgs, warn_if_not_converged
 from .utils._param_validation import StrictInterval
-from .utils._validation import check_inverse_transform_input, check_not_none
+from .utils._validation import (
+    check_inverse_transform_input,
+    check_not_none,
+    is_dask_array,
+)
 from .utils._warnings import warn_user
 
 
@@ -83,6 +87,7 @@ class _BaseAutoencoder(
     _decoder = "sigmoid"
     _tied_weights = False
     _k = None
+    _corruption = 0.0
 
     def _objective_params(self):
         """Keyword arguments of :class:`SparseAutoencoderObjective`."""
@@ -100,6 +105,8 @@ class _BaseAutoencoder(
 
         ``random_state`` draws the masking noise, if any.
         """
+        if is_dask_array(X):
+            return self._make_dask_objective(X, random_state)
         return SparseAutoencoderObjective(
             X,
             self.n_components,
@@ -109,6 +116,28 @@ class _BaseAutoencoder(
             input_mask=self._input_mask(X, random_state),
             **self._objective_params(),
         )
+
+    def _make_dask_objective(self, X, random_state):
+        """The objective on a dask array X persisted on a cluster."""
+        from ._dask_rows import DaskAutoencoderObjective
+
+        return DaskAutoencoderObjective(
+            X,
+            self.n_components,
+            decoder=self._decoder,
+            tied_weights=self._tied_weights,
+            k=self._k,
+            corruption=self._corruption,
+            random_state=random_state,
+            **self._objective_params(),
+        )
+
+    def _validate_dask(self, X, *, reset, fit=False):
+        """A dask array X validated by rows; persisted and checked for ``fit``."""
+        from ._dask_rows import check_dask_array, persist_finite
+
+        X = check_dask_array(self, X, reset=reset)
+        return persist_finite(self, X) if fit else X
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -146,14 +175,17 @@ class _BaseAutoencoder(
         """
         continuing = self.warm_start and hasattr(self, "components_")
         check_not_none(X, self)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=(np.float64, np.float32),
-            order="C",
-            reset=not continuing,
-        )
+        if is_dask_array(X):
+            X = self._validate_dask(X, reset=not continuing, fit=True)
+        else:
+            X = validate_data(
+                self,
+                X,
+                accept_sparse="csr",
+                dtype=(np.float64, np.float32),
+                order="C",
+                reset=not continuing,
+            )
         self._check_training_data(X)
 
         layout = ParameterLayout(X.shape[1], self.n_components, self._tied_weights)
@@ -281,11 +313,20 @@ class _BaseAutoencoder(
         """
         check_is_fitted(self)
         check_not_none(X, self)
+        if is_dask_array(X):
+            return self._transform_dask(X)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
         )
         W1, _, b1, _ = self._weights(X.dtype)
         return encode(X, W1, b1, k=self._k)
+
+    def _transform_dask(self, X):
+        from ._dask_rows import encode_lazily
+
+        X = self._validate_dask(X, reset=False)
+        W1, _, b1, _ = self._weights(X.dtype)
+        return encode_lazily(self, X, W1, b1, self._k)
 
     def inverse_transform(self, X):
         """Decode hidden activations back to input space.
@@ -303,6 +344,8 @@ class _BaseAutoencoder(
             (float32 or float64).
         """
         check_is_fitted(self)
+        if is_dask_array(X):
+            return self._inverse_transform_dask(X)
         H = check_inverse_transform_input(
             self, X, self.components_.shape[0], "n_components"
         )
@@ -381,6 +424,19 @@ class _BaseAutoencoder(
         errors = self._errors(X, self._weights(X.dtype))
         return np.negative(errors, out=errors)
 
+    def _inverse_transform_dask(self, H):
+        from ._dask_rows import check_dask_array, decode_lazily
+
+        H = check_dask_array(
+            self,
+            H,
+            reset=False,
+            n_features=self.components_.shape[0],
+            description="n_components",
+        )
+        _, W2T, _, b2 = self._weights(H.dtype)
+        return decode_lazily(self, H, W2T, b2, self._decoder == "linear")
+
     def score(self, X, y=None):
         """Negative mean reconstruction error of X (higher is better).
 
@@ -402,6 +458,11 @@ class _BaseAutoencoder(
         score : float
             Minus the mean reconstruction error.
         """
+        if is_dask_array(X):
+            from ._dask_rows import reconstruction_score
+
+            check_is_fitted(self)
+            return reconstruction_score(self, X)
         return float(np.mean(self.score_samples(X), dtype=np.float64))
 
     @property
@@ -699,6 +760,10 @@ class SparseAutoencoder(_BaseAutoencoder):
     @property
     def _tied_weights(self):
         return self.tied_weights
+
+    @property
+    def _corruption(self):
+        return self.corruption
 
     def _objective_params(self):
         return {

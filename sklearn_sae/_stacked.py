@@ -30,7 +30,12 @@ from sklearn.utils._param_validation import (
     make_constraint,
 )
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from . import _rows
 from ._callbacks import CallbackSupportMixin, Tasks, close_iterations
@@ -45,7 +50,11 @@ from ._optimize import (
 )
 from ._sparse_autoencoder import SparseAutoencoder, check_validation_split
 from .utils._param_validation import StrictInterval
-from .utils._validation import check_inverse_transform_input, check_not_none
+from .utils._validation import (
+    check_inverse_transform_input,
+    check_not_none,
+    is_dask_array,
+)
 
 # Constraints of the per-layer hyperparameters, applied to a scalar or to each
 # value of a sequence.
@@ -683,6 +692,13 @@ class StackedSparseAutoencoder(
             "n_iter_no_change": self.n_iter_no_change,
         }
 
+    def _validate_X(self, X, *, reset):
+        if is_dask_array(X):
+            from ._dask_rows import check_dask_array
+
+            return check_dask_array(self, X, reset=reset)
+        return super()._validate_X(X, reset=reset)
+
     def _fit(self, X):
         X = self._validate_X(X, reset=True)
         sizes, settings = self._layer_settings()
@@ -735,6 +751,8 @@ class StackedSparseAutoencoder(
             down, of the dtype of X (float32 or float64).
         """
         check_is_fitted(self)
+        if is_dask_array(X):
+            return self._inverse_transform_dask(X)
         H = check_inverse_transform_input(
             self, X, self._n_features_out, "the width of the top layer"
         )
@@ -800,6 +818,10 @@ class StackedSparseAutoencoder(
         True
         """
         check_is_fitted(self)
+        if is_dask_array(X):
+            from ._dask_rows import reconstruction_score
+
+            return reconstruction_score(self, X)
         X = self._validate_X(X, reset=False)
         n_samples = X.shape[0]
         scores = np.empty(n_samples, dtype=X.dtype)
@@ -822,6 +844,20 @@ class StackedSparseAutoencoder(
                 np.einsum("ij,ij->i", X_hat, X_hat, out=scores[start:stop])
         scores *= -0.5
         return scores
+
+    def _inverse_transform_dask(self, H):
+        from ._dask_rows import check_dask_array
+
+        H = check_dask_array(
+            self,
+            H,
+            reset=False,
+            n_features=self._n_features_out,
+            description="the width of the top layer",
+        )
+        for sae in reversed(self.autoencoders_):
+            H = sae.inverse_transform(H)
+        return H
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "autoencoders_")
@@ -1393,14 +1429,17 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
     def _validate_training_data(self, X, y):
         """Validated X, and y as indices into ``classes_`` (which it sets)."""
         check_not_none(X, self)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=(np.float64, np.float32),
-            order="C",
-        )
+        if is_dask_array(X):
+            X, y = self._validate_dask_X_y(X, y)
+        else:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse="csr",
+                dtype=(np.float64, np.float32),
+                order="C",
+            )
         try:
             check_classification_targets(y)
             classes, y_index = np.unique(y, return_inverse=True)
@@ -1418,6 +1457,26 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         self.classes_ = classes
         return X, y_index
 
+    def _validate_dask_X_y(self, X, y):
+        """A dask array X validated by rows, and y as a 1-d array in memory.
+
+        The labels are read on the driver, for the classes.
+        """
+        from ._dask_rows import check_dask_array
+
+        X = check_dask_array(self, X, reset=True)
+        y = column_or_1d(y.compute() if is_dask_array(y) else y, warn=True)
+        check_consistent_length(X, y)
+        return X, y
+
+    def _classifier_objective(self, X, y_index, layer_sizes, alpha):
+        """The objective of the softmax and fine-tuning stages on X."""
+        if is_dask_array(X):
+            from ._dask_rows import classifier_objective
+
+            return classifier_objective(self, X, y_index, layer_sizes, alpha)
+        return ClassifierObjective(X, y_index, layer_sizes, alpha=alpha)
+
     def _network_layout(self, X, sizes):
         """The layout of the whole network's parameters, input to classes."""
         return NetworkLayout((X.shape[1], *sizes, len(self.classes_)))
@@ -1429,8 +1488,8 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         theta[: layout.n_weights] = _SOFTMAX_INIT_SCALE * random_state.standard_normal(
             layout.n_weights
         )
-        with ClassifierObjective(
-            H, y_index, layout.layer_sizes, alpha=self.softmax_alpha
+        with self._classifier_objective(
+            H, y_index, layout.layer_sizes, self.softmax_alpha
         ) as objective:
             result = self._stage(
                 "training the softmax layer",
@@ -1448,8 +1507,8 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         layout = self._network_layout(X, sizes)
         max_iter = self.fine_tune_max_iter or self.max_iter
         decay = [0.0] * len(sizes) + [self.softmax_alpha]
-        with ClassifierObjective(
-            X, y_index, layout.layer_sizes, alpha=decay
+        with self._classifier_objective(
+            X, y_index, layout.layer_sizes, decay
         ) as objective:
             return self._stage(
                 "fine-tuning all layers",

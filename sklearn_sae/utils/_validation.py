@@ -1,7 +1,18 @@
 """Input checks shared by the estimators."""
 
+import sys
+
 import numpy as np
 from sklearn.utils import check_array
+
+
+def is_dask_array(X):
+    """Whether X is a ``dask.array.Array``, without importing dask.
+
+    A dask array exists only if ``dask.array`` was imported already.
+    """
+    module = sys.modules.get("dask.array")
+    return module is not None and isinstance(X, module.Array)
 
 
 def check_not_none(X, estimator, shape="(n_samples, n_features)"):
