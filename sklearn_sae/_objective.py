@@ -116,13 +116,33 @@ def sigmoid(Z, out=None):
     if out is None:
         out = np.empty_like(Z)
     np.negative(Z, out=out)
+    return _logistic_of_negated(out)
+
+
+def _logistic_of_negated(Z):
+    """``1 / (1 + exp(Z))``, the logistic function of ``-Z``, in place.
+
+    Three passes: the objective computes ``-Z`` in its matrix products, with
+    negated weights, and saves :func:`sigmoid`'s negation. Negation is exact,
+    so the result is bitwise :func:`sigmoid`'s of ``-Z``.
+    """
     # exp overflows to inf past 88.7 in float32, 709.8 in float64 (the result
     # is 1 / inf = 0) and underflows to 0 far below (the result is 1): both
     # are exact saturation.
     with np.errstate(over="ignore", under="ignore"):
-        np.exp(out, out=out)
-    out += 1
-    return np.reciprocal(out, out=out)
+        np.exp(Z, out=Z)
+    Z += 1
+    return np.reciprocal(Z, out=Z)
+
+
+def _affine(X, W, b, out):
+    """``X W^T + b`` into ``out``; X dense (any memory layout) or CSR."""
+    if sp.issparse(X):
+        out[...] = safe_sparse_dot(X, W.T, dense_output=True)
+    else:
+        np.matmul(X, W.T, out=out)
+    out += b
+    return out
 
 
 def encode(X, W1, b1, out=None, *, k=None):
@@ -135,11 +155,7 @@ def encode(X, W1, b1, out=None, *, k=None):
     """
     if out is None:
         out = np.empty((X.shape[0], W1.shape[0]), dtype=W1.dtype)
-    if sp.issparse(X):
-        out[...] = safe_sparse_dot(X, W1.T, dense_output=True)
-    else:
-        np.matmul(X, W1.T, out=out)
-    out += b1
+    _affine(X, W1, b1, out)
     if k is None:
         return sigmoid(out, out=out)
     return keep_top_k(out, k)
@@ -337,7 +353,17 @@ class SparseAutoencoderObjective:
         self.layout = ParameterLayout(n_features, n_components, tied_weights)
         self.dtype = X.dtype
         self._params = np.empty(self.layout.size, dtype=self.dtype)
-        self._hidden = np.empty((n_samples, n_components), dtype=self.dtype)
+        # The hidden activations of all samples, and a column of ones that
+        # carries the decoder's bias through its products (see _backward).
+        self._hidden = np.empty((n_samples, h + 1), dtype=self.dtype)
+        # The weights as the products use them (see _forward and _backward):
+        # the encoder's (W1, b1), and the decoder's W2T with b2 as one more
+        # row, both negated in front of a logistic function.
+        self._encoder_sign = 1 if k is not None else -1
+        self._decoder_sign = 1 if decoder == "linear" else -1
+        self._encoder = np.empty((h, d), dtype=self.dtype)
+        self._encoder_bias = np.zeros(h + 1, dtype=self.dtype)
+        self._decoder = np.empty((h + 1, d), dtype=self.dtype)
 
         def make_arrays(rows):
             arrays = {
@@ -357,7 +383,7 @@ class SparseAutoencoderObjective:
             work_per_row=h * d + 20 * (h + d),
             width=d,
             grad_size=self.layout.size,
-            product_shapes=[(h, d)],
+            product_shapes=[(h + 1, d), (h, d)],
             make_arrays=make_arrays,
             n_chunks=n_chunks,
             n_threads=n_threads,
@@ -395,33 +421,74 @@ class SparseAutoencoderObjective:
         out = work.x_masked[: stop - start]
         return apply_mask(x, self.input_mask[start:stop], out=out)
 
-    def _encode_chunk(self, chunk, work, W1, b1):
+    def _encode_chunk(self, chunk, work):
         """Fill the chunk's rows of the hidden activations; return their unit sums."""
-        hidden_sum = np.zeros(self.layout.n_components, dtype=np.float64)
+        h = self.layout.n_components
+        hidden_sum = np.zeros(h, dtype=np.float64)
         for index, (start, stop) in enumerate(chunk.blocks):
             x = self._input_rows(chunk, index, work)
-            a = encode(x, W1, b1, out=self._hidden[start:stop], k=self.k)
-            # Per block in the data's dtype, across blocks in float64.
-            hidden_sum += work.sums.column_sums(a)
+            rows = self._hidden[start:stop]
+            a = rows[:, :h]
+            if sp.issparse(x):
+                a[...] = safe_sparse_dot(x, self._encoder.T, dense_output=True)
+            else:
+                np.matmul(x, self._encoder.T, out=a)
+            if self.k is None:
+                # The elementwise passes run over whole contiguous rows: the
+                # column of ones holds -inf until the logistic function of
+                # its negation, 1 / (1 + exp(-inf)), makes it exactly 1.
+                rows[:, h] = -np.inf
+                rows += self._encoder_bias  # negated; its last entry is 0
+                _logistic_of_negated(rows)
+                # Per block in the data's dtype, across blocks in float64.
+                hidden_sum += work.sums.column_sums(rows)[:h]
+            else:
+                a += self._encoder_bias[:h]
+                keep_top_k(a, self.k)
+                rows[:, h] = 1
+                hidden_sum += work.sums.column_sums(a)
         return hidden_sum
 
-    def _backward_chunk(self, chunk, work, grad, W2T, b2, sparsity_delta):
+    def _gradient_views(self, grad):
+        """Views of a chunk's gradient as the products fill it.
+
+        ``grad`` holds ``W1``'s gradient, then the decoder's ``(W2T, b2)`` as
+        one ``(h + 1, d)`` matrix, then ``b1``'s: the layout's order with
+        ``b1`` and ``b2`` swapped. With tied weights the encoder's matrix is
+        the decoder's first ``h`` rows, which therefore receive the sum of
+        both weight gradients.
+        """
+        h, d = self.layout.n_components, self.layout.n_features
+        n_weights = self.layout.n_weights
+        encoder = grad[: h * d].reshape(h, d)
+        decoder = grad[n_weights - h * d : n_weights + d].reshape(h + 1, d)
+        return encoder, decoder, grad[n_weights + d :]
+
+    def _backward_chunk(self, chunk, work, grad, sparsity_delta):
         """Fill ``grad`` with the chunk's unscaled gradient; return its squared error.
 
-        With tied weights ``gW1`` and ``gW2T`` are one view, which therefore
-        receives the sum of both weight gradients.
+        ``grad`` is in the order of :meth:`_gradient_views`.
         """
+        h = self.layout.n_components
         linear_decoder = self.decoder == "linear"
         linear_hidden = self.k is not None
+        negated = self._decoder_sign < 0
+        decoder = self._decoder
         sums = work.sums
         grad.fill(0)
-        gW1, gW2T, gb1, gb2 = self.layout.unpack(grad)
+        g_encoder, g_decoder, gb1 = self._gradient_views(grad)
         squared_error = 0.0
         for index, (start, stop) in enumerate(chunk.blocks):
             n = stop - start
-            a = self._hidden[start:stop]
+            # The hidden activations and a column of ones: their product with
+            # the decoder adds its bias, the product of their transpose with
+            # delta3 sums the bias's gradient.
+            hidden = self._hidden[start:stop]
+            a = hidden[:, :h]
             x = chunk.dense_rows(index, work)
-            out = decode(a, W2T, b2, out=work.out[:n], linear=linear_decoder)
+            out = np.matmul(hidden, decoder, out=work.out[:n])
+            if not linear_decoder:
+                _logistic_of_negated(out)  # the decoder is negated
 
             # delta3 = (x_hat - x) * x_hat * (1 - x_hat), built in place; the
             # linear decoder's is the residual alone.
@@ -432,24 +499,34 @@ class SparseAutoencoderObjective:
                 np.subtract(1, out, out=out)
                 delta3 *= out
 
-            sums.add_product(a, delta3, gW2T)
-            sums.add_column_sums(delta3, gb2)
+            sums.add_product(hidden, delta3, g_decoder)
 
             # delta2 = (delta3 W2 + beta * sparsity') * a * (1 - a) for sigmoid
             # units; the k-sparse autoencoder's linear units pass delta3 W2
             # through where they were kept and stop it where they were zeroed.
-            delta2 = np.matmul(delta3, W2T.T, out=work.delta_hidden[:n])
+            # The product with the negated decoder gives -delta3 W2, whose
+            # sign goes into the other factors: all exact.
+            delta2 = np.matmul(delta3, decoder[:h].T, out=work.delta_hidden[:n])
             if linear_hidden:
+                if negated:
+                    np.negative(delta2, out=delta2)
                 dropped = np.equal(a, 0, out=work.dropped[:n])
                 np.copyto(delta2, 0, where=dropped)
             else:
-                if sparsity_delta is not None:
-                    delta2 += sparsity_delta
-                slope = np.subtract(1, a, out=work.slope_hidden[:n])
+                slope = work.slope_hidden[:n]
+                if negated:
+                    if sparsity_delta is not None:
+                        delta2 -= sparsity_delta
+                    np.subtract(a, 1, out=slope)
+                else:
+                    if sparsity_delta is not None:
+                        delta2 += sparsity_delta
+                    np.subtract(1, a, out=slope)
                 slope *= a
                 delta2 *= slope
 
-            sums.add_product(delta2, self._input_rows(chunk, index, work, x), gW1)
+            x_in = self._input_rows(chunk, index, work, x)
+            sums.add_product(delta2, x_in, g_encoder)
             sums.add_column_sums(delta2, gb1)
         return squared_error
 
@@ -458,19 +535,32 @@ class SparseAutoencoderObjective:
 
         ``params`` is the parameter vector in the dtype of X.
         """
+        h = self.layout.n_components
         W1, _, b1, _ = self.layout.unpack(params)
-        return self.rows.map(
-            lambda chunk, work: self._encode_chunk(chunk, work, W1, b1)
-        )
+        np.multiply(W1, self._encoder_sign, out=self._encoder)
+        np.multiply(b1, self._encoder_sign, out=self._encoder_bias[:h])
+        return self.rows.map(lambda chunk, work: self._encode_chunk(chunk, work))
 
     def _backward(self, params, sparsity_delta):
-        """Round two: each chunk's squared error, and their gradients summed."""
+        """Round two: each chunk's squared error, and their gradients summed.
+
+        The gradient is in the order of the parameter vector, in float64.
+        """
+        h = self.layout.n_components
         _, W2T, _, b2 = self.layout.unpack(params)
-        return self.rows.map_gradient(
+        np.multiply(W2T, self._decoder_sign, out=self._decoder[:h])
+        np.multiply(b2, self._decoder_sign, out=self._decoder[h])
+        squared_errors, gradient = self.rows.map_gradient(
             lambda chunk, work, grad: self._backward_chunk(
-                chunk, work, grad, W2T, b2, sparsity_delta
+                chunk, work, grad, sparsity_delta
             )
         )
+        # From the order of _gradient_views to the parameter vector's.
+        n_weights, d = self.layout.n_weights, self.layout.n_features
+        b2_grad = gradient[n_weights : n_weights + d].copy()
+        gradient[n_weights : n_weights + h] = gradient[n_weights + d :]
+        gradient[n_weights + h :] = b2_grad
+        return squared_errors, gradient
 
     def __call__(self, theta):
         """Return ``(loss, gradient)`` at the float64 parameter vector ``theta``."""

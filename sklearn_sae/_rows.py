@@ -252,9 +252,16 @@ class RowChunks:
         self._gradients = queue.SimpleQueue()
         for _ in range(min(self.n_chunks, _GRADIENTS_PER_THREAD * self.n_threads)):
             self._gradients.put(np.empty(grad_size, dtype=X.dtype))
-        self._executor = (
-            ThreadPoolExecutor(self.n_threads) if self.n_threads > 1 else None
-        )
+        # The calling thread is one of the threads. The others start now: a
+        # call would otherwise start them as it found none idle, one call
+        # after another.
+        self._executor = None
+        if self.n_threads > 1:
+            self._executor = ThreadPoolExecutor(self.n_threads - 1)
+            started = threading.Barrier(self.n_threads)
+            for _ in range(self.n_threads - 1):
+                self._executor.submit(started.wait)
+            started.wait()
 
     @property
     def n_chunks(self):
@@ -324,13 +331,18 @@ class RowChunks:
                 self._workspaces.put(work)
 
         try:
-            if self._executor is None:
+            # The calling thread runs a worker too: one hand-over less.
+            executor = self._executor  # None on one thread, or once closed
+            futures = [
+                executor.submit(worker)
+                for _ in range(self.n_threads - 1 if executor is not None else 0)
+            ]
+            try:
                 worker()
-            else:
-                futures = [self._executor.submit(worker) for _ in range(self.n_threads)]
+            finally:
                 wait(futures)
-                for future in futures:
-                    future.result()  # re-raises a worker's exception
+            for future in futures:
+                future.result()  # re-raises a worker's exception
         finally:
             for grad in waiting.values():  # left over after a failure
                 self._gradients.put(grad)
