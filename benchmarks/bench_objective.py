@@ -36,16 +36,16 @@ that a change of load hits the bound and what it is compared with alike. Parts
 - ``eval``: one loss+gradient evaluation of the package's objective (run as
   ``fit`` runs it: BLAS single-threaded, rows split over threads) and of a
   straightforward vectorised NumPy evaluation (the tutorial's style, BLAS at
-  its default threads), float32 and float64, on MNIST (60,000 x 784, h=200)
-  and a small shape (10,000 x 64, h=25, uniform random data); PyTorch autograd
-  too when it is importable;
+  its default threads), float32 and float64, on MNIST (60,000 x 784, h=200),
+  a small shape (10,000 x 64, h=25, uniform random data) and the digits;
+  PyTorch autograd too when it is importable;
 - ``mlp``: time per L-BFGS iteration over the first 10 iterations of
   ``SparseAutoencoder.fit`` and of scikit-learn's
   ``MLPRegressor(solver="lbfgs")`` fitting X -> X with the same architecture
   (200 logistic hidden units; MLPRegressor's output units are linear) and
   dtype, MNIST, each as it runs by default (MLPRegressor with threaded BLAS);
 - ``fit``: marginal time per L-BFGS iteration of ``SparseAutoencoder.fit``
-  (MNIST, float32): the difference of two fits of different ``max_iter`` (20
+  (MNIST, float32 and float64): the difference of two fits of different ``max_iter`` (20
   and 60, past the first iterations, whose line searches take more
   evaluations), divided by the difference of their iteration counts;
 - ``memory``: peak memory allocated (tracemalloc) during ``fit`` on MNIST
@@ -54,6 +54,22 @@ that a change of load hits the bound and what it is compared with alike. Parts
 - ``exercise``: the UFLDL vectorisation exercise end to end (first 10,000
   MNIST images, 196 hidden units, rho=0.1, lambda=3e-3, beta=3, 400 L-BFGS
   iterations), against 400 times its bound.
+
+The first lines name what the figures depend on: the CPU, the load, the
+features NumPy's runtime dispatch uses (its float64 ``exp``, for one, is
+vectorised for AVX-512 only) and the kernels OpenBLAS runs (threadpoolctl's
+``architecture``). An AVX-512 machine runs as an AVX2 one would with::
+
+    NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR" \
+    OPENBLAS_CORETYPE=Haswell python benchmarks/bench_objective.py
+
+and the lines then say ``AVX2 kernels`` and ``Haswell kernels``.
+
+``eval`` also runs the digits (1,797 x 64, 25 hidden units, the problem
+users run most, one chunk); on the small problems its ``thr/1`` column is
+the objective on its default threads against one thread: 1.00 or less means
+threads never slow it down. ``--problems``, ``--dtypes`` pick what to run;
+``--fit-iter`` and ``--fit-repeats`` set the two fits of ``fit``.
 
 Run from the repository root::
 
@@ -67,15 +83,19 @@ download from OpenML, cached in scikit-learn's data home.
 """
 
 import argparse
+import datetime
+import os
+import platform
 import time
 import tracemalloc
 import warnings
 
 import numpy as np
 from scipy.linalg import get_blas_funcs
+from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
-from threadpoolctl import ThreadpoolController
+from threadpoolctl import ThreadpoolController, threadpool_info
 
 from sklearn_sae import SparseAutoencoder
 from sklearn_sae._objective import (
@@ -94,9 +114,59 @@ except ImportError:
 # would add milliseconds to every timed call on the small problem.
 _CONTROLLER = ThreadpoolController()
 PARTS = ("eval", "mlp", "fit", "memory", "exercise")
+PROBLEMS = ("mnist", "small", "digits")
+DTYPES = ("float32", "float64")
 TUTORIAL = dict(rho=0.1, beta=3.0, alpha=3e-3)
 # scipy's L-BFGS-B keeps this many correction pairs (its default maxcor).
 LBFGS_MEMORY = 10
+
+
+def _numpy_cpu_features():
+    """The CPU features NumPy's runtime dispatch uses here, and their kind."""
+    try:
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:  # NumPy 1
+        from numpy.core import _multiarray_umath as umath
+    enabled = [f for f in umath.__cpu_dispatch__ if umath.__cpu_features__.get(f)]
+    if {"X86_V4", "AVX512F", "AVX512_SKX"} & set(enabled):
+        kind = "AVX-512"
+    elif {"X86_V3", "AVX2"} & set(enabled):
+        kind = "AVX2"
+    else:
+        kind = "neither AVX2 nor AVX-512"
+    return list(umath.__cpu_baseline__) + enabled, kind
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def print_machine():
+    """What the figures depend on: CPU, NumPy's kernels, BLAS's, load, date."""
+    features, kind = _numpy_cpu_features()
+    print(
+        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; "
+        f"CPU {_cpu_name()}, {os.cpu_count()} cores; load averages "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
+    print(f"NumPy {np.__version__} dispatches {' '.join(features)}: {kind} kernels")
+    for info in threadpool_info():
+        if info["user_api"] == "blas":
+            where = os.path.basename(os.path.dirname(info["filepath"]))
+            print(
+                f"BLAS ({where}): {info['internal_api']} {info.get('version')}, "
+                f"{info.get('architecture')} kernels, {info['num_threads']} threads"
+            )
+    for name in ("NPY_DISABLE_CPU_FEATURES", "OPENBLAS_CORETYPE"):
+        if name in os.environ:
+            print(f"{name}={os.environ[name]}")
 
 
 def _one_blas_thread():
@@ -268,13 +338,17 @@ def _torch_objective(X, theta, n_components, rho=0.1, beta=3.0, alpha=3e-3):
 
 
 def _problems(args, X_mnist, dtype):
-    rng = np.random.RandomState(0)
-    small = rng.uniform(size=(10_000, 64)).astype(dtype)
-    mnist = np.ascontiguousarray(X_mnist[: args.n_samples], dtype=dtype)
-    return [
-        (f"MNIST {mnist.shape[0]}x784 h=200", mnist, 200),
-        ("uniform 10000x64 h=25", small, 25),
-    ]
+    problems = []
+    if "mnist" in args.problems:
+        mnist = np.ascontiguousarray(X_mnist[: args.n_samples], dtype=dtype)
+        problems.append((f"MNIST {mnist.shape[0]}x784 h=200", mnist, 200))
+    if "small" in args.problems:
+        small = np.random.RandomState(0).uniform(size=(10_000, 64)).astype(dtype)
+        problems.append(("uniform 10000x64 h=25", small, 25))
+    if "digits" in args.problems:
+        digits = (load_digits().data / 16.0).astype(dtype)
+        problems.append(("digits 1797x64 h=25", digits, 25))
+    return problems
 
 
 def part_eval(args, X_mnist):
@@ -284,15 +358,16 @@ def part_eval(args, X_mnist):
         "strict: the smallest of that and the one-thread times / threads;\n"
         "ratio: objective / bound; strict: objective / strict bound;\n"
         "1 thr: objective on one thread / bound for one thread;\n"
+        "thr/1: objective on its threads / objective on one thread;\n"
         "naive, torch: their evaluation / bound"
     )
     header = f"{'problem':<26} {'dtype':<8} {'bound':>8} {'strict':>8}"
     header += f" {'objective':>10} {'ratio':>6} {'strict':>6} {'1 thr':>6}"
-    header += f" {'naive':>6}"
+    header += f" {'thr/1':>6} {'naive':>6}"
     if torch is not None:
         header += f" {'torch':>6}"
     print(header)
-    for dtype in (np.float32, np.float64):
+    for dtype in args.dtypes:
         for name, X, h in _problems(args, X_mnist, dtype):
             theta, _ = _starting_point(X.shape[1], h, dtype)
             functions = _bound_functions(X, h)
@@ -310,9 +385,10 @@ def part_eval(args, X_mnist):
             )
             if torch is not None:
                 functions["torch"] = _torch_objective(X, theta, h)
-            with objective:
+            with objective, one_thread:
                 medians = _interleaved_medians(functions, args.repeats)
                 n_threads = objective.rows.n_threads
+                n_chunks = objective.rows.n_chunks
             strict = _bound(medians, n_threads)
             bound = medians["bound BLAS threads"]
             one_thread_bound = min(
@@ -324,6 +400,7 @@ def part_eval(args, X_mnist):
                 f"{medians['objective'] / bound:>6.2f} "
                 f"{medians['objective'] / strict:>6.2f} "
                 f"{medians['1 thread'] / one_thread_bound:>6.2f} "
+                f"{medians['objective'] / medians['1 thread']:>6.2f} "
                 f"{medians['naive'] / bound:>6.2f}"
             )
             if torch is not None:
@@ -333,7 +410,9 @@ def part_eval(args, X_mnist):
                 f"    products: BLAS threads {medians['bound BLAS threads']:.4f}s; "
                 f"1 thread {medians['bound 1 thread']:.4f}s, in blocks "
                 f"{medians['bound 1 thread blocks']:.4f}s (divided by "
-                f"{n_threads}, the objective's threads); objective on 1 thread "
+                f"{n_threads}, the objective's threads); objective: "
+                f"{n_chunks} chunks on {n_threads} threads "
+                f"{medians['objective']:.4f}s, on 1 thread "
                 f"{medians['1 thread']:.4f}s",
                 flush=True,
             )
@@ -356,7 +435,7 @@ def part_mlp(args, X_mnist):
         "MLPRegressor(solver='lbfgs') X -> X vs SparseAutoencoder"
     )
     print(f"{'problem':<26} {'dtype':<8} {'MLP':>8} {'package':>8} {'speed-up':>8}")
-    for dtype in (np.float32, np.float64):
+    for dtype in args.dtypes:
         X = np.ascontiguousarray(X_mnist[: args.n_samples], dtype=dtype)
         mlp_times, package_times = [], []
         for _ in range(args.mlp_repeats):
@@ -402,11 +481,16 @@ class _CountEvaluations:
 
 
 def part_fit(args, X_mnist):
+    for dtype in args.dtypes:
+        _fit_marginal(args, X_mnist, np.dtype(dtype))
+
+
+def _fit_marginal(args, X_mnist, dtype):
     low, high = args.fit_iter
-    X = np.ascontiguousarray(X_mnist[: args.n_samples], dtype=np.float32)
+    X = np.ascontiguousarray(X_mnist[: args.n_samples], dtype=dtype)
     print(
         f"\n## Marginal time per L-BFGS iteration of SparseAutoencoder.fit, "
-        f"MNIST {X.shape[0]}x784 h=200 float32: (fit({high}) - fit({low})) / "
+        f"MNIST {X.shape[0]}x784 h=200 {dtype.name}: (fit({high}) - fit({low})) / "
         "difference of n_iter_"
     )
     functions = _bound_functions(X, 200)
@@ -429,7 +513,7 @@ def part_fit(args, X_mnist):
     print(
         f"fit({low}): {medians['fit low']:.2f}s ({n_low} iterations, {e_low} "
         f"evaluations); fit({high}): {medians['fit high']:.2f}s ({n_high} "
-        f"iterations, {e_high} evaluations)"
+        f"iterations, {e_high} evaluations); medians of {args.fit_repeats}"
     )
     print(
         f"marginal {per_iteration:.4f}s per iteration ({evaluations:.2f} "
@@ -507,12 +591,23 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-home", default=None, help="MNIST IDX directory")
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument(
+        "--problems", nargs="+", choices=PROBLEMS, default=list(PROBLEMS), help="eval"
+    )
+    parser.add_argument(
+        "--dtypes", nargs="+", choices=DTYPES, default=list(DTYPES), help="eval, fit"
+    )
     parser.add_argument("--repeats", type=int, default=7, help="eval, bounds")
     parser.add_argument("--quick", action="store_true", help="10,000 images, fewer")
+    parser.add_argument(
+        "--fit-iter", type=int, nargs=2, default=None, help="fit: the two max_iter"
+    )
+    parser.add_argument("--fit-repeats", type=int, default=None, help="fit")
     parser.add_argument(
         "--exercise-dtype", choices=["float32", "float64"], default="float32"
     )
     args = parser.parse_args(argv)
+    fit_iter, fit_repeats = args.fit_iter, args.fit_repeats
     if args.quick:
         args.n_samples, args.fit_iter, args.fit_repeats = 10_000, (3, 8), 3
         args.mlp_iter, args.mlp_repeats, args.memory_iter = 5, 1, 2
@@ -521,6 +616,8 @@ def main(argv=None):
         args.n_samples, args.fit_iter, args.fit_repeats = 60_000, (20, 60), 3
         args.mlp_iter, args.mlp_repeats, args.memory_iter = 10, 3, 3
         args.exercise_iter = 400
+    args.fit_iter = fit_iter or args.fit_iter
+    args.fit_repeats = fit_repeats or args.fit_repeats
 
     X_mnist, _ = load_mnist(args.data_home, return_X_y=True, dtype=np.float32)
     parts = {
@@ -530,6 +627,7 @@ def main(argv=None):
         "memory": part_memory,
         "exercise": part_exercise,
     }
+    print_machine()
     print(f"parts: {' '.join(args.parts)}; repeats {args.repeats}")
     for name in args.parts:
         parts[name](args, X_mnist)

@@ -10,6 +10,16 @@
 Each configuration runs ``--repeats`` times; medians are printed, with the
 baseline / package ratio (above 1: the package is faster).
 
+``--parts counts`` forces the number of threads (``--threads``, by default
+1, 2, 4, 16 and 64, more than the cores of most machines that run this) on
+one evaluation of the objective on MNIST (60,000 x 784, 200 hidden units),
+BLAS single-threaded as in ``fit``, and prints for each the chunks and
+threads used, the memory of the partial gradients and of the threads' work
+arrays, the median time of ``--repeats`` evaluations, and whether the loss
+and gradient are bitwise those of one thread. On a machine with fewer cores
+than threads the extra threads take turns: the times show what the hand-over
+of 64 chunks costs, not a speed-up.
+
 ``--parts blas`` times the calls that sum one block of rows into a chunk's
 gradient, with single-threaded BLAS, as the objective's threads make them:
 a number of blocks on one thread, then as many on each of two threads at
@@ -32,13 +42,16 @@ Run from the repository root::
 
     python benchmarks/bench_threads.py
 
-``--parts fits`` uses MNIST too unless ``--no-mnist``: the IDX files in the
+``--parts fits`` and ``counts`` use MNIST unless ``--no-mnist`` (``counts``
+then uses uniform random data of its shape): the IDX files in the
 folder named by ``SKLEARN_SAE_MNIST_DIR``, else a download from OpenML, cached
 in scikit-learn's data home (see :func:`sklearn_sae.datasets.load_mnist`).
 """
 
 import argparse
 import itertools
+import os
+import queue
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -107,6 +120,78 @@ def fits(args):
             f"{name:<34} {max_iter:>5} {b:>8.2f}s {p:>8.2f}s {b / p:>6.2f}"
             f"   (package on {n_threads} threads)"
         )
+
+
+def _workspace_bytes(rows):
+    """Bytes of the threads' work arrays (workspaces) of a RowChunks."""
+    workspaces = []
+    while True:
+        try:
+            workspaces.append(rows._workspaces.get_nowait())
+        except queue.Empty:
+            break
+    total = 0
+    for work in workspaces:
+        arrays = [*vars(work).values(), *vars(work.sums).values()]
+        for array in arrays:
+            if isinstance(array, dict):
+                total += sum(a.nbytes for a in array.values())
+            elif isinstance(array, np.ndarray):
+                total += array.nbytes
+        rows._workspaces.put(work)
+    return total
+
+
+def counts(args):
+    if args.no_mnist:
+        rng = np.random.RandomState(0)
+        X_all = rng.uniform(size=(60_000, 784)).astype(np.float32)
+        name = "uniform 60000x784"
+    else:
+        from sklearn_sae.datasets import load_mnist
+
+        X_all, _ = load_mnist(return_X_y=True, dtype=np.float32)
+        name = "MNIST 60000x784"
+    print(
+        f"One evaluation on {name}, 200 hidden units, BLAS single-threaded, "
+        f"forced thread counts; median of {args.repeats}; {os.cpu_count()} cores"
+    )
+    print(
+        f"{'dtype':<8} {'threads':>7} {'chunks':>6} {'partial gradients':>17} "
+        f"{'work arrays':>11} {'seconds':>8} {'bitwise':>8}"
+    )
+    for dtype in (np.float32, np.float64):
+        X = np.ascontiguousarray(X_all, dtype=dtype)
+        theta = ParameterLayout(784, 200).initialize(np.random.RandomState(0))
+        reference = None
+        for n_threads in args.threads:
+            with (
+                SparseAutoencoderObjective(
+                    X, 200, rho=0.1, beta=3.0, alpha=3e-3, n_threads=n_threads
+                ) as objective,
+                single_threaded_blas(),
+            ):
+                rows = objective.rows
+                loss, grad = objective(theta)
+                times = []
+                for _ in range(args.repeats):
+                    start = time.perf_counter()
+                    objective(theta)
+                    times.append(time.perf_counter() - start)
+                n_gradients = rows._gradients.qsize()
+                gradient_bytes = n_gradients * objective.layout.size * X.itemsize
+                work_bytes = _workspace_bytes(rows)
+            if reference is None:
+                reference = loss, grad
+            same = loss == reference[0] and np.array_equal(grad, reference[1])
+            print(
+                f"{np.dtype(dtype).name:<8} {rows.n_threads:>7} {rows.n_chunks:>6} "
+                f"{gradient_bytes / 1e6:>5.1f} MB = "
+                f"{n_gradients:>3} x {gradient_bytes / n_gradients / 1e6:.2f} MB "
+                f"{work_bytes / 1e6:>8.1f} MB {np.median(times):>7.3f}s "
+                f"{'yes' if same else 'NO':>8}",
+                flush=True,
+            )
 
 
 # Blocks per thread and per timing, and timings per median.
@@ -202,13 +287,22 @@ def blas(args):
                     )
 
 
-PARTS = {"blas": blas, "fits": fits}
+PARTS = {"blas": blas, "counts": counts, "fits": fits}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", nargs="+", choices=list(PARTS), default=list(PARTS))
-    parser.add_argument("--repeats", type=int, default=3, help="fits: runs each")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="fits, counts: runs each"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=[1, 2, 4, 16, 64],
+        help="counts: thread counts",
+    )
     parser.add_argument("--no-mnist", action="store_true", help="fits: digits only")
     args = parser.parse_args(argv)
     for part in args.parts:
