@@ -44,7 +44,7 @@ def test_evaluation_allocates_no_block_temporaries(monkeypatch, switches):
 
 
 def test_fit_allocates_less_than_its_training_data(monkeypatch):
-    """Beyond the data, fit allocates at most the data's size (0.5 x here).
+    """Beyond the data, fit allocates at most the data's size (0.57 x here).
 
     What it allocates: the hidden activations (one float32 per sample and
     hidden unit, and a column of ones: 6.2 MB), each thread's work arrays
