@@ -47,6 +47,8 @@ a dask array.
 
 import math
 import operator
+import warnings
+from functools import partial
 
 import dask.array as da
 import numpy as np
@@ -482,72 +484,123 @@ def classifier_objective(estimator, X, y_index, layer_sizes, alpha):
     return DaskClassifierObjective(X, y, layer_sizes, alpha=alpha)
 
 
-# The forward pass, lazily, block by block.
+# The forward pass, lazily, chunk by chunk.
 
 
-def _encode_block(block, W1, b1, k, name):
+def _rows_of_chunk(block, function, args, name):
     _assert_all_finite(block, input_name="X", estimator_name=name)
-    return encode(block, W1, b1, k=k)
+    return function(block, *args)
 
 
-def _decode_block(block, W2T, b2, linear, name):
-    _assert_all_finite(block, input_name="X", estimator_name=name)
-    return decode(block, W2T, b2, linear=linear)
+def map_rows(estimator, X, function, *args, width=None):
+    """``function(chunk, *args)`` of each chunk of X, as a lazy dask array.
+
+    The result is chunked like X's rows, in X's dtype: ``width`` columns, or
+    one value per row when ``width`` is None. ``function`` is the in-memory
+    code, and each of its rows is a row of X's: nothing is read when this is
+    called, and a NaN or infinity raises the in-memory error when its chunk
+    is computed. Give ``function`` and ``args`` the fitted values, not the
+    estimator, so that a later fit does not change what the result computes.
+    """
+    if width is None:
+        chunks, layout = (X.chunks[0],), {"drop_axis": 1}
+    else:
+        chunks, layout = (X.chunks[0], (width,)), {}
+    return X.map_blocks(
+        _rows_of_chunk,
+        function,
+        args,
+        type(estimator).__name__,
+        chunks=chunks,
+        dtype=X.dtype,
+        meta=np.empty((0,) * len(chunks), dtype=X.dtype),
+        **layout,
+    )
 
 
 def encode_lazily(estimator, X, W1, b1, k):
-    """``encode`` of each chunk of X, as a dask array chunked like X's rows.
-
-    A NaN or infinity raises the in-memory error when the chunk is computed.
-    """
-    return X.map_blocks(
-        _encode_block,
-        W1,
-        b1,
-        k,
-        type(estimator).__name__,
-        chunks=(X.chunks[0], (W1.shape[0],)),
-        dtype=X.dtype,
-        meta=np.empty((0, 0), dtype=X.dtype),
-    )
+    """``encode`` of each chunk of X, as a dask array chunked like X's rows."""
+    return map_rows(estimator, X, partial(encode, k=k), W1, b1, width=W1.shape[0])
 
 
 def decode_lazily(estimator, H, W2T, b2, linear):
     """``decode`` of each chunk of H, as a dask array chunked like H's rows."""
-    return H.map_blocks(
-        _decode_block,
-        W2T,
-        b2,
-        linear,
-        type(estimator).__name__,
-        chunks=(H.chunks[0], (W2T.shape[1],)),
-        dtype=H.dtype,
-        meta=np.empty((0, 0), dtype=H.dtype),
+    return map_rows(
+        estimator, H, partial(decode, linear=linear), W2T, b2, width=W2T.shape[1]
     )
 
 
-def _squared_error_block(x_hat, x):
+def _same(block):
+    return block
+
+
+def _negative_half_squared_errors(x_hat, x):
     x_hat = x_hat - x
-    return np.array([[float(np.vdot(x_hat, x_hat))]])
+    errors = np.einsum("ij,ij->i", x_hat, x_hat)
+    errors *= -0.5
+    return errors
 
 
-def reconstruction_score(estimator, X):
-    """Minus the mean half squared reconstruction error of the dask array X.
+def score_samples_lazily(estimator, X):
+    """``score_samples`` of the dask array X, lazily: a value per row.
 
-    Each chunk's error is computed on its worker; the errors are added in
-    chunk order.
+    Each row's score is computed as in memory, minus half its squared
+    reconstruction error ``inverse_transform(transform(x)) - x``, in X's
+    dtype; the result is chunked like X's rows. X is validated now (its
+    width, dtype and chunks), its values when a chunk is computed.
     """
     X = check_dask_array(estimator, X, reset=False)
-    X_hat = estimator.inverse_transform(estimator.transform(X))
-    errors = da.map_blocks(
-        _squared_error_block,
+    # The values checked first, so that the error names this estimator.
+    X = map_rows(estimator, X, _same, width=X.shape[1])
+    with warnings.catch_warnings():
+        # X was checked for feature names just now: once is enough.
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        X_hat = estimator.inverse_transform(estimator.transform(X))
+    return da.map_blocks(
+        _negative_half_squared_errors,
         X_hat,
         X,
-        chunks=((1,) * len(X.chunks[0]), (1,)),
+        drop_axis=1,
+        chunks=(X.chunks[0],),
+        dtype=X.dtype,
+        meta=np.empty((0,), dtype=X.dtype),
+    )
+
+
+def _float64_sum(values):
+    return np.array([np.sum(values, dtype=np.float64)])
+
+
+def mean_of_rows(values):
+    """The mean of the lazy 1-D dask array ``values``, as a float.
+
+    Each chunk is summed in float64 where it is computed, and the sums are
+    added on the driver in chunk order: with one chunk, this is
+    ``np.mean(values, dtype=np.float64)`` of the values in memory, bit for
+    bit; with more, it differs by float64 rounding.
+    """
+    sums = values.map_blocks(
+        _float64_sum,
+        chunks=((1,) * values.numblocks[0],),
         dtype=np.float64,
-        meta=np.empty((0, 0), dtype=np.float64),
+        meta=np.empty((0,), dtype=np.float64),
     ).compute()
     total = 0.0
-    for error in errors[:, 0]:
-        total += float(error)
-    return -0.5 * total / X.shape[0]
+    for chunk_sum in sums:
+        total += float(chunk_sum)
+    return total / values.shape[0]
+
+
+def _classes_of_rows(scores, classes):
+    return classes[np.argmax(scores, axis=1)]
+
+
+def predict_lazily(scores, classes):
+    """The class of each row of the lazy class scores: ``classes[argmax]``."""
+    return scores.map_blocks(
+        _classes_of_rows,
+        classes,
+        drop_axis=1,
+        dtype=classes.dtype,
+        meta=np.empty((0,), dtype=classes.dtype),
+    )
