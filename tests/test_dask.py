@@ -21,6 +21,7 @@ What they pin down:
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -142,6 +143,65 @@ def test_objective_is_the_in_memory_objective_bit_for_bit(client, option, dtype)
     delta = 0 if option == "k-sparse" else 3 * 7 * s
     assert on_dask.n_bytes_sent == 2 * (n_workers * P * s + delta)
     assert on_dask.n_bytes_received == 2 * 3 * (P * s + 8 * 7 + 8)
+
+
+def test_each_chunks_objective_is_built_once_and_freed_after_the_fit(
+    client, digits, monkeypatch
+):
+
+    built = []
+    init = SparseAutoencoderObjective.__init__
+
+    def counting(self, X, *args, **kwargs):
+        if X.shape[0]:  # not the objective on no rows that checks the options
+            built.append(X.shape[0])
+        init(self, X, *args, **kwargs)
+
+    # The module's cluster runs in this process, and its tasks refer to the
+    # class by name: they see the patch.
+    monkeypatch.setattr(SparseAutoencoderObjective, "__init__", counting)
+    estimator = SparseAutoencoder(n_components=8, max_iter=10, random_state=0)
+    estimator.fit(_dask(digits, (500, 700, 597)))
+    assert estimator.n_iter_ > 1
+    assert sorted(built) == [500, 597, 700]
+
+    def caches(dask_worker):
+        return [key for key in dask_worker.data if "ChunkCache" in str(key)]
+
+    for _ in range(100):  # the workers forget released results soon after
+        if not any(client.run(caches).values()):
+            break
+        time.sleep(0.1)
+    assert not any(client.run(caches).values())
+
+
+def test_a_chunk_whose_cache_was_lost_gives_the_same_share(digits):
+    # A cache moved, spilled or recomputed arrives empty: round two computes
+    # the chunk's activations again, the same.
+    import pickle
+
+    from sklearn_sae._dask_rows import ChunkCache, _backward_task, _encode_task
+
+    X = digits[:300].astype(np.float32)
+    spec = {"n_components": 6, "beta": 3.0, "alpha": 1e-3}
+    layout = ParameterLayout(64, 6)
+    params = layout.initialize(np.random.RandomState(0)).astype(np.float32)
+    delta = np.linspace(-1, 1, 6).astype(np.float32)
+    kept = ChunkCache()
+    _encode_task(X, None, kept, params, spec, 1)
+    squared_error, share = _backward_task(X, None, kept, params, delta, spec, 1)
+    lost = pickle.loads(pickle.dumps(kept))
+    assert lost.objective is None
+    again = _backward_task(X, None, lost, params, delta, spec, 1)
+    assert again[0] == squared_error
+    assert again[1].tobytes() == share.tobytes()
+    # The activations of another evaluation are not taken for this one's.
+    other = params * 0.5
+    fresh = ChunkCache()
+    _encode_task(X, None, fresh, other, spec, 2)
+    expected = _backward_task(X, None, fresh, other, delta, spec, 2)
+    stale = _backward_task(X, None, kept, other, delta, spec, 2)
+    assert stale[1].tobytes() == expected[1].tobytes() != share.tobytes()
 
 
 def test_gradient_of_the_distributed_objective(client):
