@@ -8,7 +8,11 @@ MNIST's 60,000 training images (784 features, 200 hidden units, float32,
   split over 2 threads, BLAS single-threaded: the floor;
 - ``dask``: the distributed objective on a dask array of ``--chunks`` chunks
   of rows persisted on a ``LocalCluster`` of 2 worker processes of one thread
-  each (BLAS single-threaded, dask's default for worker processes).
+  each (BLAS single-threaded, dask's default for worker processes). The
+  chunks are placed on the workers as dask persists them (``dask``, which
+  may give one worker more chunks than the other), or evenly, in runs of
+  consecutive chunks (``even``, as when each worker loads its share of the
+  files): ``--placement``.
 
 Both run on the same 2 cores; medians of ``--repeats`` evaluations, the two
 interleaved so that a change of load hits both. The target is a ratio of at
@@ -37,6 +41,8 @@ Run from the repository root::
 """
 
 import argparse
+import os
+import re
 import statistics
 import time
 from collections import Counter
@@ -50,6 +56,36 @@ def _served_bytes(client):
     return sum(counts.values())
 
 
+def cpu_features():
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next(line for line in f if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return "unknown"
+    # As `lscpu | grep -o 'avx512[a-z]*' | head -3` names them.
+    avx512 = [m.group() for m in map(re.compile("avx512[a-z]*").match, flags) if m]
+    return " ".join(avx512[:3]) or ("avx2" if "avx2" in flags else "no AVX2")
+
+
+def _persist(client, X, rows, placement):
+    """X as a dask array of chunks of ``rows`` rows, persisted on the workers."""
+    import dask.array as da
+
+    if placement == "dask":
+        return client.persist(da.from_array(X, chunks=(rows, -1)))
+    # Even: runs of consecutive chunks, as many chunks on each worker.
+    workers = sorted(client.scheduler_info()["workers"])
+    starts = range(0, X.shape[0], rows)
+    pieces = [
+        client.persist(
+            da.from_array(X[start : start + rows], chunks=(rows, -1)),
+            workers=[workers[i * len(workers) // len(starts)]],
+        )
+        for i, start in enumerate(starts)
+    ]
+    return client.persist(da.concatenate(pieces))
+
+
 def _time(fun, theta):
     start = time.perf_counter()
     fun(theta)
@@ -59,6 +95,9 @@ def _time(fun, theta):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, nargs="+", default=[2, 8])
+    parser.add_argument(
+        "--placement", nargs="+", choices=["even", "dask"], default=["even", "dask"]
+    )
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--n-samples", type=int, default=60_000)
     args = parser.parse_args()
@@ -83,6 +122,7 @@ def main():
         f"MNIST {n_samples}x{n_features} float32, {h} hidden units, "
         f"P = {P} parameters; {args.repeats} evaluations each, interleaved"
     )
+    print(f"CPU: {cpu_features()}; load average {os.getloadavg()[0]:.1f}")
 
     with (
         LocalCluster(
@@ -94,13 +134,14 @@ def main():
         in_memory = SparseAutoencoderObjective(X, h, n_threads=2, **settings)
         in_memory(theta)  # first touch of the work arrays
         print(
-            f"{'chunks':>6} {'per worker':>10} {'in memory':>10} {'dask':>8} "
-            f"{'ratio':>6}   {'payload out/back (formula)':>34}   "
+            f"{'chunks':>6} {'placement':>9} {'per worker':>10} {'in memory':>10} "
+            f"{'dask':>8} {'ratio':>6}   {'payload out/back (formula)':>34}   "
             f"{'workers served':>14}"
         )
-        for n_chunks in args.chunks:
+        runs = [(c, p) for c in args.chunks for p in args.placement]
+        for n_chunks, placement in runs:
             rows = n_samples // n_chunks + (n_samples % n_chunks > 0)
-            X_dask = client.persist(da.from_array(X, chunks=(rows, -1)))
+            X_dask = _persist(client, X, rows, placement)
             C = len(X_dask.chunks[0])
             on_dask = DaskAutoencoderObjective(X_dask, h, **settings)
             on_dask(theta)  # warm the workers up
@@ -133,7 +174,8 @@ def main():
             t_dask = statistics.median(times["dask"])
             mb = 1e6
             print(
-                f"{C:>6} {per_worker:>10} {t_memory:>9.3f}s {t_dask:>7.3f}s "
+                f"{C:>6} {placement:>9} {per_worker:>10} {t_memory:>9.3f}s "
+                f"{t_dask:>7.3f}s "
                 f"{t_dask / t_memory:>6.2f}   {out / mb:>6.2f}/{back / mb:>5.2f} MB "
                 f"({formula_out / mb:.2f}/{formula_back / mb:.2f} MB)   "
                 f"{served / mb:>11.2f} MB"
@@ -159,6 +201,7 @@ def main():
             f"in-memory objective on 1 thread: {t_one:.3f}s per evaluation, "
             f"{1e6 * t_one / n_samples:.2f} us per row"
         )
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

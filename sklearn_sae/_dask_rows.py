@@ -13,25 +13,31 @@ worker ran what. When a dask array's chunks have the row bounds the
 in-memory objective would use, the loss and gradient are those of the
 in-memory objective bit for bit.
 
+Each chunk's in-memory objective, with its work arrays, is built once per
+fit, on the worker holding the chunk, and kept there in a
+:class:`ChunkCache`, the result of a task that the chunk's tasks take as an
+input; the fit releases it when it ends.
+
 Each evaluation of the sparse autoencoder's objective takes two rounds, as
 in memory, because the sparsity penalty needs the mean activation of every
 unit before back-propagation can start:
 
-1. for each chunk, a task computes the chunk's hidden activations and their
-   per-unit sums; the activations stay on the worker, in the task's result,
-   and a small task sends the sums back;
+1. for each chunk, a task computes the chunk's hidden activations, keeps
+   them in the chunk's cache and returns their per-unit sums;
 2. the driver forms the mean activations and the sparsity term's derivative,
    and for each chunk a task back-propagates from the kept activations,
    returning the chunk's squared error and its share of the gradient.
 
 Nothing is computed twice: per evaluation the cluster runs the five matrix
-products of the in-memory objective. The classifier's objective
-(:class:`DaskClassifierObjective`, the softmax stage and the fine-tuning)
-needs one round: a task per chunk returns its cross-entropy and gradient
-share. The parameters travel as the result of a
-task, not as scattered data, so that the scheduler can recompute them, like
-every other intermediate result, when a worker is lost: the fit goes on and
-its result does not change.
+products of the in-memory objective (unless a worker is lost between the
+two rounds: the second round then computes the lost chunks' activations
+again, from the same parameters, to the same values). The classifier's
+objective (:class:`DaskClassifierObjective`, the softmax stage and the
+fine-tuning) needs one round: a task per chunk returns its cross-entropy
+and gradient share. The parameters travel as the result of a task, not as
+scattered data, so that the scheduler can recompute them, like every other
+intermediate result, when a worker is lost: the fit goes on and its result
+does not change.
 
 BLAS runs as the workers run it. Dask's nanny starts worker processes with
 one BLAS thread (``distributed.nanny.pre-spawn-environ``), as training wants
@@ -46,10 +52,12 @@ a dask array.
 """
 
 import math
-import operator
+import warnings
+from functools import partial
 
 import dask.array as da
 import numpy as np
+from dask.sizeof import sizeof
 from distributed import default_client, futures_of, wait
 from sklearn.utils.validation import (
     _assert_all_finite,
@@ -179,10 +187,65 @@ def chunk_futures(X):
     return [by_key[row[0]] for row in X.__dask_keys__()]
 
 
-# The tasks. Each builds the in-memory objective on its chunk alone.
+# The tasks. Each runs the in-memory objective on its chunk alone, kept on
+# the worker from one evaluation to the next in the chunk's cache.
 
 
-def _chunk_objective(block, mask, spec):
+class ChunkCache:
+    """The in-memory objective on one chunk, kept on its worker during a fit.
+
+    The result of a task per chunk, made when the fit starts and released
+    when it ends; the chunk's tasks take it as an input, so that they run
+    where it is, and find there the objective's work arrays and the hidden
+    activations of the current evaluation. It is only a cache, checked
+    before use: moved to another worker, spilled to disk or recomputed after
+    its worker was lost, it arrives empty, and a task finding it empty, or
+    built on other inputs (a chunk recomputed), builds the objective again.
+
+    Parameters
+    ----------
+    build : callable
+        ``build(*inputs)`` returns the in-memory objective on the chunk.
+
+    *inputs : ndarray or None
+        The chunk's arrays: the rows, and their mask or labels. The cache
+        holds the objective built on these very objects.
+    """
+
+    def __init__(self, build=None, *inputs):
+        self.objective = self._inputs = None
+        # The evaluation whose hidden activations the objective holds.
+        self.evaluation = None
+        if build is not None:
+            self.get(build, *inputs)
+
+    def get(self, build, *inputs):
+        """The objective on ``inputs``, built now if not cached."""
+        if self._inputs is None or any(
+            a is not b for a, b in zip(self._inputs, inputs, strict=True)
+        ):
+            self.objective = build(*inputs)
+            self._inputs = inputs
+            self.evaluation = None
+        return self.objective
+
+    def __reduce__(self):
+        # Sent or spilled empty: the rows travel as the rows' own result.
+        return ChunkCache, ()
+
+    def nbytes(self):
+        """Bytes held beyond the inputs (the parameter-sized arrays counted thrice)."""
+        objective = self.objective
+        if objective is None:
+            return 0
+        hidden = getattr(objective, "_hidden", None)
+        return (0 if hidden is None else hidden.nbytes) + 3 * objective._params.nbytes
+
+
+sizeof.register(ChunkCache)(ChunkCache.nbytes)
+
+
+def _chunk_objective(block, mask, *, spec):
     return SparseAutoencoderObjective(
         block, input_mask=mask, n_chunks=1, n_threads=1, **spec
     )
@@ -196,18 +259,23 @@ def _params(params):
     return params
 
 
-def _encode_task(block, mask, params, spec):
-    """Round one: the chunk's hidden activations and their unit sums."""
-    with _chunk_objective(block, mask, spec) as objective:
-        (hidden_sums,) = objective._forward(params)
-    return objective._hidden, hidden_sums
+def _encode_task(block, mask, cache, params, spec, evaluation):
+    """Round one: the chunk's hidden activations, kept in its cache; their sums."""
+    objective = cache.get(partial(_chunk_objective, spec=spec), block, mask)
+    (hidden_sums,) = objective._forward(params)
+    cache.evaluation = evaluation
+    return hidden_sums
 
 
-def _backward_task(block, mask, encoded, params, sparsity_delta, spec):
+def _backward_task(block, mask, cache, params, sparsity_delta, spec, evaluation):
     """Round two: the chunk's squared error and gradient share, in its dtype."""
-    with _chunk_objective(block, mask, spec) as objective:
-        objective._hidden = encoded[0]
-        (squared_error,), gradient = objective._backward(params, sparsity_delta)
+    objective = cache.get(partial(_chunk_objective, spec=spec), block, mask)
+    if cache.evaluation != evaluation:
+        # The activations of round one are not here (the cache was lost or
+        # moved with a worker): the same products give them again.
+        objective._forward(params)
+        cache.evaluation = evaluation
+    (squared_error,), gradient = objective._backward(params, sparsity_delta)
     # The share was computed in the data's dtype: the cast back is exact.
     return squared_error, gradient.astype(objective.dtype)
 
@@ -326,8 +394,13 @@ class DaskAutoencoderObjective(SparseAutoencoderObjective):
             ]
         else:
             self._masks = [None] * self.n_chunks
+        build = partial(_chunk_objective, spec=self._spec)
+        self._caches = [
+            self.client.submit(ChunkCache, build, block, mask, pure=False)
+            for block, mask in zip(self._blocks, self._masks, strict=True)
+        ]
         self._param_futures = None
-        self._encoded = None
+        self._evaluation = 0
         self.n_bytes_sent = 0
         self.n_bytes_received = 0
 
@@ -337,20 +410,27 @@ class DaskAutoencoderObjective(SparseAutoencoderObjective):
         return len(self._blocks)
 
     def __exit__(self, *exc_info):
-        self._blocks = self._masks = self._encoded = self._param_futures = None
+        # Releasing the futures frees the chunks' caches on the workers.
+        self._blocks = self._masks = self._caches = self._param_futures = None
 
-    def _forward(self, params):
-        client = self.client
-        self._param_futures = self._send(params)
-        self._encoded = [
-            client.submit(_encode_task, block, mask, theta, self._spec, pure=False)
-            for block, mask, theta in zip(
-                self._blocks, self._masks, self._param_futures, strict=True
+    def _tasks(self, function, *args):
+        """A task ``function(block, mask, cache, params, *args)`` per chunk."""
+        return [
+            self.client.submit(function, *inputs, *args, pure=False)
+            for inputs in zip(
+                self._blocks,
+                self._masks,
+                self._caches,
+                self._param_futures,
+                strict=True,
             )
         ]
-        sums = client.gather(
-            [client.submit(operator.getitem, e, 1, pure=False) for e in self._encoded],
-            direct=True,
+
+    def _forward(self, params):
+        self._evaluation += 1
+        self._param_futures = self._send(params)
+        sums = self.client.gather(
+            self._tasks(_encode_task, self._spec, self._evaluation), direct=True
         )
         self.n_bytes_received += sum(s.nbytes for s in sums)
         return sums
@@ -362,30 +442,11 @@ class DaskAutoencoderObjective(SparseAutoencoderObjective):
         return futures
 
     def _backward(self, params, sparsity_delta):
-        client = self.client
-        shares = client.gather(
-            [
-                client.submit(
-                    _backward_task,
-                    block,
-                    mask,
-                    encoded,
-                    theta,
-                    sparsity_delta,
-                    self._spec,
-                    pure=False,
-                )
-                for block, mask, encoded, theta in zip(
-                    self._blocks,
-                    self._masks,
-                    self._encoded,
-                    self._param_futures,
-                    strict=True,
-                )
-            ],
+        shares = self.client.gather(
+            self._tasks(_backward_task, sparsity_delta, self._spec, self._evaluation),
             direct=True,
         )
-        self._encoded = self._param_futures = None
+        self._param_futures = None
         if sparsity_delta is not None:
             self.n_bytes_sent += self.n_chunks * sparsity_delta.nbytes
         # Added in chunk order, in float64, as the in-memory objective does.
@@ -395,12 +456,17 @@ class DaskAutoencoderObjective(SparseAutoencoderObjective):
         return squared_errors, gradient
 
 
-def _classifier_task(block, y, params, layer_sizes):
-    """The chunk's cross-entropy and gradient share, in its dtype."""
-    with ClassifierObjective(
+def _chunk_classifier_objective(block, y, *, layer_sizes):
+    return ClassifierObjective(
         block, y, layer_sizes, alpha=0.0, n_chunks=1, n_threads=1
-    ) as objective:
-        (cross_entropy,), gradient = objective._shares(params)
+    )
+
+
+def _classifier_task(block, y, cache, params, layer_sizes):
+    """The chunk's cross-entropy and gradient share, in its dtype."""
+    build = partial(_chunk_classifier_objective, layer_sizes=layer_sizes)
+    objective = cache.get(build, block, y)
+    (cross_entropy,), gradient = objective._shares(params)
     return cross_entropy, gradient.astype(objective.dtype)
 
 
@@ -438,11 +504,16 @@ class DaskClassifierObjective(ClassifierObjective):
         by_key = {future.key: future for future in futures_of(y)}
         self._labels = [by_key[key] for key in y.__dask_keys__()]
         wait(self._blocks + self._labels)
+        build = partial(_chunk_classifier_objective, layer_sizes=layer_sizes)
+        self._caches = [
+            self.client.submit(ChunkCache, build, block, y, pure=False)
+            for block, y in zip(self._blocks, self._labels, strict=True)
+        ]
         self.n_bytes_sent = 0
         self.n_bytes_received = 0
 
     def __exit__(self, *exc_info):
-        self._blocks = self._labels = None
+        self._blocks = self._labels = self._caches = None
 
     def _shares(self, params):
         client = self.client
@@ -455,12 +526,13 @@ class DaskClassifierObjective(ClassifierObjective):
                     _classifier_task,
                     block,
                     y,
+                    cache,
                     theta,
                     self.layout.layer_sizes,
                     pure=False,
                 )
-                for block, y, theta in zip(
-                    self._blocks, self._labels, thetas, strict=True
+                for block, y, cache, theta in zip(
+                    self._blocks, self._labels, self._caches, thetas, strict=True
                 )
             ],
             direct=True,
@@ -482,72 +554,123 @@ def classifier_objective(estimator, X, y_index, layer_sizes, alpha):
     return DaskClassifierObjective(X, y, layer_sizes, alpha=alpha)
 
 
-# The forward pass, lazily, block by block.
+# The forward pass, lazily, chunk by chunk.
 
 
-def _encode_block(block, W1, b1, k, name):
+def _rows_of_chunk(block, function, args, name):
     _assert_all_finite(block, input_name="X", estimator_name=name)
-    return encode(block, W1, b1, k=k)
+    return function(block, *args)
 
 
-def _decode_block(block, W2T, b2, linear, name):
-    _assert_all_finite(block, input_name="X", estimator_name=name)
-    return decode(block, W2T, b2, linear=linear)
+def map_rows(estimator, X, function, *args, width=None):
+    """``function(chunk, *args)`` of each chunk of X, as a lazy dask array.
+
+    The result is chunked like X's rows, in X's dtype: ``width`` columns, or
+    one value per row when ``width`` is None. ``function`` is the in-memory
+    code, and each of its rows is a row of X's: nothing is read when this is
+    called, and a NaN or infinity raises the in-memory error when its chunk
+    is computed. Give ``function`` and ``args`` the fitted values, not the
+    estimator, so that a later fit does not change what the result computes.
+    """
+    if width is None:
+        chunks, layout = (X.chunks[0],), {"drop_axis": 1}
+    else:
+        chunks, layout = (X.chunks[0], (width,)), {}
+    return X.map_blocks(
+        _rows_of_chunk,
+        function,
+        args,
+        type(estimator).__name__,
+        chunks=chunks,
+        dtype=X.dtype,
+        meta=np.empty((0,) * len(chunks), dtype=X.dtype),
+        **layout,
+    )
 
 
 def encode_lazily(estimator, X, W1, b1, k):
-    """``encode`` of each chunk of X, as a dask array chunked like X's rows.
-
-    A NaN or infinity raises the in-memory error when the chunk is computed.
-    """
-    return X.map_blocks(
-        _encode_block,
-        W1,
-        b1,
-        k,
-        type(estimator).__name__,
-        chunks=(X.chunks[0], (W1.shape[0],)),
-        dtype=X.dtype,
-        meta=np.empty((0, 0), dtype=X.dtype),
-    )
+    """``encode`` of each chunk of X, as a dask array chunked like X's rows."""
+    return map_rows(estimator, X, partial(encode, k=k), W1, b1, width=W1.shape[0])
 
 
 def decode_lazily(estimator, H, W2T, b2, linear):
     """``decode`` of each chunk of H, as a dask array chunked like H's rows."""
-    return H.map_blocks(
-        _decode_block,
-        W2T,
-        b2,
-        linear,
-        type(estimator).__name__,
-        chunks=(H.chunks[0], (W2T.shape[1],)),
-        dtype=H.dtype,
-        meta=np.empty((0, 0), dtype=H.dtype),
+    return map_rows(
+        estimator, H, partial(decode, linear=linear), W2T, b2, width=W2T.shape[1]
     )
 
 
-def _squared_error_block(x_hat, x):
+def _same(block):
+    return block
+
+
+def _negative_half_squared_errors(x_hat, x):
     x_hat = x_hat - x
-    return np.array([[float(np.vdot(x_hat, x_hat))]])
+    errors = np.einsum("ij,ij->i", x_hat, x_hat)
+    errors *= -0.5
+    return errors
 
 
-def reconstruction_score(estimator, X):
-    """Minus the mean half squared reconstruction error of the dask array X.
+def score_samples_lazily(estimator, X):
+    """``score_samples`` of the dask array X, lazily: a value per row.
 
-    Each chunk's error is computed on its worker; the errors are added in
-    chunk order.
+    Each row's score is computed as in memory, minus half its squared
+    reconstruction error ``inverse_transform(transform(x)) - x``, in X's
+    dtype; the result is chunked like X's rows. X is validated now (its
+    width, dtype and chunks), its values when a chunk is computed.
     """
     X = check_dask_array(estimator, X, reset=False)
-    X_hat = estimator.inverse_transform(estimator.transform(X))
-    errors = da.map_blocks(
-        _squared_error_block,
+    # The values checked first, so that the error names this estimator.
+    X = map_rows(estimator, X, _same, width=X.shape[1])
+    with warnings.catch_warnings():
+        # X was checked for feature names just now: once is enough.
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        X_hat = estimator.inverse_transform(estimator.transform(X))
+    return da.map_blocks(
+        _negative_half_squared_errors,
         X_hat,
         X,
-        chunks=((1,) * len(X.chunks[0]), (1,)),
+        drop_axis=1,
+        chunks=(X.chunks[0],),
+        dtype=X.dtype,
+        meta=np.empty((0,), dtype=X.dtype),
+    )
+
+
+def _float64_sum(values):
+    return np.array([np.sum(values, dtype=np.float64)])
+
+
+def mean_of_rows(values):
+    """The mean of the lazy 1-D dask array ``values``, as a float.
+
+    Each chunk is summed in float64 where it is computed, and the sums are
+    added on the driver in chunk order: with one chunk, this is
+    ``np.mean(values, dtype=np.float64)`` of the values in memory, bit for
+    bit; with more, it differs by float64 rounding.
+    """
+    sums = values.map_blocks(
+        _float64_sum,
+        chunks=((1,) * values.numblocks[0],),
         dtype=np.float64,
-        meta=np.empty((0, 0), dtype=np.float64),
+        meta=np.empty((0,), dtype=np.float64),
     ).compute()
     total = 0.0
-    for error in errors[:, 0]:
-        total += float(error)
-    return -0.5 * total / X.shape[0]
+    for chunk_sum in sums:
+        total += float(chunk_sum)
+    return total / values.shape[0]
+
+
+def _classes_of_rows(scores, classes):
+    return classes[np.argmax(scores, axis=1)]
+
+
+def predict_lazily(scores, classes):
+    """The class of each row of the lazy class scores: ``classes[argmax]``."""
+    return scores.map_blocks(
+        _classes_of_rows,
+        classes,
+        drop_axis=1,
+        dtype=classes.dtype,
+        meta=np.empty((0,), dtype=classes.dtype),
+    )

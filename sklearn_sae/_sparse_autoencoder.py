@@ -402,7 +402,8 @@ class _BaseAutoencoder(
         -------
         scores : ndarray of shape (n_samples,)
             Minus each sample's reconstruction error, of the dtype of X
-            (float32 or float64).
+            (float32 or float64); for a dask array X, a dask array chunked
+            like X's rows, computed lazily.
 
         Examples
         --------
@@ -418,6 +419,10 @@ class _BaseAutoencoder(
         """
         check_is_fitted(self)
         check_not_none(X, self)
+        if is_dask_array(X):
+            from ._dask_rows import score_samples_lazily
+
+            return score_samples_lazily(self, X)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
         )
@@ -459,10 +464,9 @@ class _BaseAutoencoder(
             Minus the mean reconstruction error.
         """
         if is_dask_array(X):
-            from ._dask_rows import reconstruction_score
+            from ._dask_rows import mean_of_rows
 
-            check_is_fitted(self)
-            return reconstruction_score(self, X)
+            return mean_of_rows(self.score_samples(X))
         return float(np.mean(self.score_samples(X), dtype=np.float64))
 
     @property

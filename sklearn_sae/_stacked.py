@@ -188,8 +188,12 @@ class _BaseStack(CallbackSupportMixin, BaseEstimator):
     }
 
     def _validate_X(self, X, *, reset):
-        """X as the layers take it: float32 or float64, dense or CSR."""
+        """X as the layers take it: float32 or float64, dense or CSR, or dask."""
         check_not_none(X, self)
+        if is_dask_array(X):
+            from ._dask_rows import check_dask_array
+
+            return check_dask_array(self, X, reset=reset)
         return validate_data(
             self,
             X,
@@ -692,15 +696,15 @@ class StackedSparseAutoencoder(
             "n_iter_no_change": self.n_iter_no_change,
         }
 
-    def _validate_X(self, X, *, reset):
-        if is_dask_array(X):
-            from ._dask_rows import check_dask_array
-
-            return check_dask_array(self, X, reset=reset)
-        return super()._validate_X(X, reset=reset)
-
     def _fit(self, X):
         X = self._validate_X(X, reset=True)
+        if self.fine_tune and is_dask_array(X):
+            raise ValueError(
+                f"{type(self).__name__}(fine_tune=True) fine-tunes the deep "
+                "autoencoder on data in memory only, but X is a dask array. Fit "
+                "with fine_tune=False on the dask array (the layers train on the "
+                "cluster), or with fine_tune=True on X.compute()."
+            )
         sizes, settings = self._layer_settings()
         self._check_code(settings)
         self.autoencoders_, H = self._pretrain(
@@ -782,6 +786,10 @@ class StackedSparseAutoencoder(
         score : float
             Minus the mean reconstruction error (higher is better).
         """
+        if is_dask_array(X):
+            from ._dask_rows import mean_of_rows
+
+            return mean_of_rows(self.score_samples(X))
         return float(np.mean(self.score_samples(X), dtype=np.float64))
 
     def score_samples(self, X):
@@ -803,7 +811,8 @@ class StackedSparseAutoencoder(
         -------
         scores : ndarray of shape (n_samples,)
             Minus each sample's reconstruction error, of the dtype of X
-            (float32 or float64).
+            (float32 or float64); for a dask array X, a dask array chunked
+            like X's rows, computed lazily.
 
         Examples
         --------
@@ -819,9 +828,9 @@ class StackedSparseAutoencoder(
         """
         check_is_fitted(self)
         if is_dask_array(X):
-            from ._dask_rows import reconstruction_score
+            from ._dask_rows import score_samples_lazily
 
-            return reconstruction_score(self, X)
+            return score_samples_lazily(self, X)
         X = self._validate_X(X, reset=False)
         n_samples = X.shape[0]
         scores = np.empty(n_samples, dtype=X.dtype)
@@ -855,6 +864,8 @@ class StackedSparseAutoencoder(
             n_features=self._n_features_out,
             description="the width of the top layer",
         )
+        if self._fine_tuned:
+            return self._deep_inverse_transform(H)
         for sae in reversed(self.autoencoders_):
             H = sae.inverse_transform(H)
         return H
@@ -943,27 +954,39 @@ class StackedSparseAutoencoder(
             return self._deep_transform(X)
 
     def _deep_transform(self, X):
-        """The code of the fine-tuned encoders for validated X."""
+        """The code of the fine-tuned encoders for validated X (lazy for dask)."""
         n_layers = len(self.coefs_) // 2
-        return deep_encode(
-            X,
-            [W.T.astype(X.dtype, copy=False) for W in self.coefs_[:n_layers]],
-            [b.astype(X.dtype, copy=False) for b in self.intercepts_[:n_layers]],
+        encoder = partial(
+            deep_encode,
             linear_code=isinstance(self.autoencoders_[-1], _LinearCodeAutoencoder),
         )
+        weights = [W.T.astype(X.dtype, copy=False) for W in self.coefs_[:n_layers]]
+        biases = [b.astype(X.dtype, copy=False) for b in self.intercepts_[:n_layers]]
+        if is_dask_array(X):
+            from ._dask_rows import map_rows
+
+            width = self._n_features_out
+            return map_rows(self, X, encoder, weights, biases, width=width)
+        return encoder(X, weights, biases)
 
     def _deep_inverse_transform(self, H):
-        """The fine-tuned decoders' reconstruction of the codes H."""
+        """The fine-tuned decoders' reconstruction of the codes H (lazy for dask)."""
         n_layers = len(self.coefs_) // 2
-        return deep_decode(
-            H,
-            [W.astype(H.dtype, copy=False) for W in self.coefs_[: n_layers - 1 : -1]],
-            [
-                b.astype(H.dtype, copy=False)
-                for b in self.intercepts_[: n_layers - 1 : -1]
-            ],
-            decoders=[sae.decoder for sae in self.autoencoders_],
+        decoder = partial(
+            deep_decode, decoders=[sae.decoder for sae in self.autoencoders_]
         )
+        weights = [
+            W.astype(H.dtype, copy=False) for W in self.coefs_[: n_layers - 1 : -1]
+        ]
+        biases = [
+            b.astype(H.dtype, copy=False) for b in self.intercepts_[: n_layers - 1 : -1]
+        ]
+        if is_dask_array(H):
+            from ._dask_rows import map_rows
+
+            width = self.n_features_in_
+            return map_rows(self, H, decoder, weights, biases, width=width)
+        return decoder(H, weights, biases)
 
     @property
     def _n_features_out(self):
@@ -1566,6 +1589,11 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         X = self._validate_X(X, reset=False)
         weights = [W.T.astype(X.dtype, copy=False) for W in self.coefs_]
         biases = [b.astype(X.dtype, copy=False) for b in self.intercepts_]
+        if is_dask_array(X):
+            from ._dask_rows import map_rows
+
+            width = len(self.classes_)
+            return map_rows(self, X, forward, weights, biases, width=width)
         return forward(X, weights, biases)
 
     def decision_function(self, X):
@@ -1601,6 +1629,10 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
             The most probable class of each sample.
         """
         scores = self._scores(X)
+        if is_dask_array(scores):
+            from ._dask_rows import predict_lazily
+
+            return predict_lazily(scores, self.classes_)
         return self.classes_[np.argmax(scores, axis=1)]
 
     def predict_log_proba(self, X):
@@ -1616,7 +1648,10 @@ class StackedSparseAutoencoderClassifier(ClassifierMixin, _BaseStack):
         log_proba : ndarray of shape (n_samples, n_classes)
             ``log softmax(z)``, classes in the order of ``classes_``.
         """
-        return log_softmax(self._scores(X))
+        scores = self._scores(X)
+        if is_dask_array(scores):
+            return scores.map_blocks(log_softmax)
+        return log_softmax(scores)
 
     def predict_proba(self, X):
         """Class probabilities, the softmax of the class scores.

@@ -9,16 +9,19 @@ What they pin down:
 - a fit on one chunk is the in-memory fit bit for bit; on other chunks it
   agrees to float rounding; it is the same whatever the number of workers
   and threads, and when a worker is lost in the middle of it;
-- transform and inverse_transform are lazy; score, bad chunkings, NaN and
-  dtypes behave as for in-memory data;
+- transform, inverse_transform and score_samples are lazy and agree with
+  the in-memory results, score is the mean of score_samples; bad chunkings,
+  NaN and dtypes behave as for in-memory data, and what can be checked
+  without reading the values is checked when the method is called;
 - the stacked classifier's objective (softmax stage and fine-tuning) is the
-  in-memory one bit for bit on the same row bounds, and its fit on one chunk
-  is the in-memory fit.
+  in-memory one bit for bit on the same row bounds, its fit on one chunk is
+  the in-memory fit, and its predictions on a dask array are lazy.
 """
 
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -140,6 +143,65 @@ def test_objective_is_the_in_memory_objective_bit_for_bit(client, option, dtype)
     delta = 0 if option == "k-sparse" else 3 * 7 * s
     assert on_dask.n_bytes_sent == 2 * (n_workers * P * s + delta)
     assert on_dask.n_bytes_received == 2 * 3 * (P * s + 8 * 7 + 8)
+
+
+def test_each_chunks_objective_is_built_once_and_freed_after_the_fit(
+    client, digits, monkeypatch
+):
+
+    built = []
+    init = SparseAutoencoderObjective.__init__
+
+    def counting(self, X, *args, **kwargs):
+        if X.shape[0]:  # not the objective on no rows that checks the options
+            built.append(X.shape[0])
+        init(self, X, *args, **kwargs)
+
+    # The module's cluster runs in this process, and its tasks refer to the
+    # class by name: they see the patch.
+    monkeypatch.setattr(SparseAutoencoderObjective, "__init__", counting)
+    estimator = SparseAutoencoder(n_components=8, max_iter=10, random_state=0)
+    estimator.fit(_dask(digits, (500, 700, 597)))
+    assert estimator.n_iter_ > 1
+    assert sorted(built) == [500, 597, 700]
+
+    def caches(dask_worker):
+        return [key for key in dask_worker.data if "ChunkCache" in str(key)]
+
+    for _ in range(100):  # the workers forget released results soon after
+        if not any(client.run(caches).values()):
+            break
+        time.sleep(0.1)
+    assert not any(client.run(caches).values())
+
+
+def test_a_chunk_whose_cache_was_lost_gives_the_same_share(digits):
+    # A cache moved, spilled or recomputed arrives empty: round two computes
+    # the chunk's activations again, the same.
+    import pickle
+
+    from sklearn_sae._dask_rows import ChunkCache, _backward_task, _encode_task
+
+    X = digits[:300].astype(np.float32)
+    spec = {"n_components": 6, "beta": 3.0, "alpha": 1e-3}
+    layout = ParameterLayout(64, 6)
+    params = layout.initialize(np.random.RandomState(0)).astype(np.float32)
+    delta = np.linspace(-1, 1, 6).astype(np.float32)
+    kept = ChunkCache()
+    _encode_task(X, None, kept, params, spec, 1)
+    squared_error, share = _backward_task(X, None, kept, params, delta, spec, 1)
+    lost = pickle.loads(pickle.dumps(kept))
+    assert lost.objective is None
+    again = _backward_task(X, None, lost, params, delta, spec, 1)
+    assert again[0] == squared_error
+    assert again[1].tobytes() == share.tobytes()
+    # The activations of another evaluation are not taken for this one's.
+    other = params * 0.5
+    fresh = ChunkCache()
+    _encode_task(X, None, fresh, other, spec, 2)
+    expected = _backward_task(X, None, fresh, other, delta, spec, 2)
+    stale = _backward_task(X, None, kept, other, delta, spec, 2)
+    assert stale[1].tobytes() == expected[1].tobytes() != share.tobytes()
 
 
 def test_gradient_of_the_distributed_objective(client):
@@ -309,28 +371,112 @@ def test_fit_without_a_client_says_how_to_start_one(distributed):
     assert "no Client is connected" in out.stdout, out.stderr
 
 
-@pytest.mark.parametrize("name", ["sae", "k-sparse", "stacked"])
+def _fitted_in_memory(name, X):
+    """A model of ``_estimators()`` fitted on X in memory, or the deep autoencoder."""
+    if name == "deep":
+        estimator = StackedSparseAutoencoder(
+            (16, 8), max_iter=10, fine_tune=True, random_state=0
+        )
+    else:
+        estimator = _estimators()[name]
+    return estimator.fit(X)
+
+
+_INFERENCE = ["sae", "sae-linear", "k-sparse", "stacked", "deep"]
+
+
+@pytest.mark.parametrize("name", _INFERENCE)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_transform_inverse_transform_and_score(client, digits, name, dtype):
+def test_transform_inverse_transform_and_score_samples(client, digits, name, dtype):
     import dask.array as da
 
     X = digits.astype(dtype)
-    estimator = _estimators()[name].fit(X)
+    estimator = _fitted_in_memory(name, X)
     X_dask = _dask(X, (500, 700, 597))
     H = estimator.transform(X_dask)
     X_hat = estimator.inverse_transform(H)
+    scores = estimator.score_samples(X_dask)
     # Lazy, chunked like X's rows, in X's dtype.
-    for result in (H, X_hat):
+    for result in (H, X_hat, scores):
         assert isinstance(result, da.Array)
         assert result.chunks[0] == X_dask.chunks[0]
         assert result.dtype == dtype
+    assert scores.ndim == 1
     H_in_memory = estimator.transform(X)
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(H.compute(), H_in_memory, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(
         X_hat.compute(), estimator.inverse_transform(H_in_memory), rtol=rtol, atol=rtol
     )
+    computed = scores.compute()
+    assert computed.dtype == dtype
+    np.testing.assert_allclose(
+        computed, estimator.score_samples(X), rtol=rtol, atol=rtol
+    )
+    # score is the mean of score_samples; the chunks' sums differ from one
+    # sum over all the rows by float64 rounding only.
+    mean = float(np.mean(computed, dtype=np.float64))
+    assert estimator.score(X_dask) == pytest.approx(mean, rel=1e-13)
     assert estimator.score(X_dask) == pytest.approx(estimator.score(X), rel=rtol)
+
+
+@pytest.mark.parametrize("name", ["sae", "stacked"])
+def test_score_on_one_chunk_is_the_mean_of_score_samples(client, digits, name):
+    X = digits.astype(np.float32)
+    estimator = _fitted_in_memory(name, X)
+    X_dask = _dask(X, -1)
+    mean = float(np.mean(estimator.score_samples(X_dask).compute(), dtype=np.float64))
+    assert estimator.score(X_dask) == mean
+
+
+@pytest.mark.parametrize("name", ["sae", "k-sparse", "stacked", "deep"])
+def test_score_samples_checks_what_it_can_when_called(client, digits, name):
+    import dask.array as da
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    estimator = _fitted_in_memory(name, digits)
+    method = estimator.score_samples
+    # Width, dtype, shape and chunks: when called, as in memory.
+    with pytest.raises(ValueError, match=r"X has 60 features, but .* expecting 64"):
+        method(_dask(digits[:, :60], 500))
+    with pytest.raises(ValueError, match="needs numbers, but the dask array X has"):
+        method(_dask(digits.astype(str), 500))
+    with pytest.raises(ValueError, match="Expected a 2D dask array"):
+        method(da.from_array(digits.ravel(), chunks=1000))
+    with pytest.raises(ValueError, match=r"2 chunks along the columns"):
+        method(_dask(digits, 500).rechunk((500, 32)))
+    with pytest.raises(NotFittedError):
+        clone(estimator).score_samples(_dask(digits, 500))
+    # Other numbers are converted to float64, as in memory.
+    as_ints = (digits * 16).astype(np.int64)
+    scores = method(_dask(as_ints, 500))
+    assert scores.dtype == np.float64
+    np.testing.assert_allclose(scores.compute(), method(as_ints), rtol=1e-12)
+    # The values: when a chunk is computed, with the in-memory error.
+    X = digits.copy()
+    X[1000, 5] = np.nan
+    scores = method(_dask(X, 500))
+    with pytest.raises(ValueError, match="Input X contains NaN") as on_dask:
+        scores.compute()
+    with pytest.raises(ValueError, match="Input X contains NaN") as in_memory:
+        method(X)
+    assert str(on_dask.value) == str(in_memory.value)
+
+
+def test_score_samples_does_not_change_with_a_later_fit(client, digits):
+    estimator = SparseAutoencoder(n_components=8, max_iter=5, random_state=0)
+    scores = estimator.fit(digits).score_samples(_dask(digits, 600))
+    expected = estimator.score_samples(digits)
+    estimator.set_params(random_state=1).fit(digits)
+    np.testing.assert_allclose(scores.compute(), expected, rtol=1e-12)
+
+
+def test_the_deep_autoencoder_is_not_fine_tuned_on_a_dask_array(client, digits):
+    stack = StackedSparseAutoencoder((16, 8), max_iter=5, fine_tune=True)
+    with pytest.raises(ValueError, match=r"fine_tune=True\) fine-tunes .* in memory"):
+        stack.fit(_dask(digits, 600))
+    assert not hasattr(stack, "autoencoders_")  # refused before any training
 
 
 def test_transform_checks_the_values_when_computed(client, digits):
@@ -413,10 +559,48 @@ def test_classifier_fit_on_other_chunks_agrees_to_rounding(client, digits):
     for a, b in zip(on_dask["coefs_"], in_memory["coefs_"], strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
     assert on_dask["loss_"] == pytest.approx(in_memory["loss_"], rel=1e-12)
-    # predict takes the dask array too, computed into memory.
-    predictions = classifier.predict(_dask(digits, 600))
-    assert isinstance(predictions, np.ndarray)
-    assert np.array_equal(predictions, classifier.predict(digits))
+
+
+@pytest.mark.parametrize("n_classes", [2, 10])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_classifier_predicts_lazily(client, digits, n_classes, dtype):
+    import dask.array as da
+
+    from sklearn_sae import StackedSparseAutoencoderClassifier
+
+    # String classes; with two, decision_function is 1-d.
+    y = np.array(list("abcdefghij"))[load_digits().target % n_classes]
+    X = digits.astype(dtype)
+    classifier = StackedSparseAutoencoderClassifier((16, 8), max_iter=5, random_state=0)
+    classifier.fit(X, y)
+    X_dask = _dask(X, (500, 700, 597))
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    for method in (
+        "predict",
+        "predict_proba",
+        "predict_log_proba",
+        "decision_function",
+    ):
+        on_dask = getattr(classifier, method)(X_dask)
+        in_memory = getattr(classifier, method)(X)
+        assert isinstance(on_dask, da.Array), method
+        assert on_dask.chunks[0] == X_dask.chunks[0]
+        assert on_dask.shape == in_memory.shape
+        computed = on_dask.compute()
+        assert computed.dtype == in_memory.dtype, method
+        if method == "predict":
+            assert np.array_equal(computed, in_memory)
+        else:
+            np.testing.assert_allclose(computed, in_memory, rtol=rtol, atol=rtol)
+    assert classifier.score(X_dask, y) == classifier.score(X, y)
+    # Checked when called: the width; when computed: the values.
+    with pytest.raises(ValueError, match=r"X has 60 features, but .* expecting 64"):
+        classifier.predict(_dask(X[:, :60], 600))
+    X = X.copy()
+    X[3, 3] = np.inf
+    predictions = classifier.predict(_dask(X, 600))
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        predictions.compute()
 
 
 def test_chunks_other_than_numpy_arrays_are_refused(client, digits):
