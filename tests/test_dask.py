@@ -227,8 +227,8 @@ def test_fit_on_one_chunk_is_the_in_memory_fit(client, digits, name, dtype):
 @pytest.mark.parametrize("name", ["sae", "sae-l1", "k-sparse", "stacked"])
 def test_fit_on_other_chunks_agrees_to_rounding(client, digits, name):
     # Float64, 40 iterations (10 per layer for the stack): the weights of
-    # about 1 agree to about 1e-11 (measured); a lost or doubled chunk
-    # would change them in the first digits.
+    # about 1 agree to about 1e-11 and the losses to a few 1e-12 (measured);
+    # a lost or doubled chunk would change them in the first digits.
     estimator = _estimators()[name]
     on_dask = _fitted(estimator, _dask(digits, (500, 700, 597)))
     in_memory = _fitted(estimator, digits)
@@ -244,7 +244,7 @@ def test_fit_on_other_chunks_agrees_to_rounding(client, digits, name):
         for attribute in ("components_", "intercept_hidden_", "intercept_visible_"):
             np.testing.assert_allclose(a[attribute], b[attribute], rtol=0, atol=1e-9)
         assert a["n_iter_"] == b["n_iter_"]
-        assert a["loss_"] == pytest.approx(b["loss_"], rel=1e-12)
+        assert a["loss_"] == pytest.approx(b["loss_"], rel=1e-11)
 
 
 def test_fit_is_the_same_whatever_the_workers_and_threads(client, distributed, digits):
