@@ -180,6 +180,8 @@ def test_a_chunk_whose_cache_was_lost_gives_the_same_share(digits):
     # the chunk's activations again, the same.
     import pickle
 
+    pytest.importorskip("dask.array", reason=_REASON)
+
     from sklearn_sae._dask_rows import ChunkCache, _backward_task, _encode_task
 
     X = digits[:300].astype(np.float32)

@@ -297,9 +297,10 @@ def test_partial_gradients_are_bounded_by_the_threads(n_threads):
             tracemalloc.stop()
         # All partial gradients are back in the pool after the call.
         assert objective.rows._gradients.qsize() == 2 * n_threads
-    # A call allocates the float64 total and a few temporaries of its size,
-    # not a gradient per chunk.
-    assert peak < 8 * theta.nbytes
+    # A call allocates the float64 total and a few temporaries of its size
+    # (8.7 of them on 8 threads with NumPy 1.22), not a gradient per chunk
+    # (64 of them).
+    assert peak < 16 * theta.nbytes
 
 
 def test_a_failing_chunk_raises_and_leaves_the_objective_usable():
