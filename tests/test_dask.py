@@ -101,6 +101,15 @@ def _fitted(estimator, X):
     return fitted_attributes(estimator.fit(X))
 
 
+def _run_python(code):
+    """Run ``code`` in a new interpreter that imports this checkout."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env
+    )
+
+
 def test_importing_the_package_does_not_import_dask():
     code = (
         "import sys; import numpy as np; import sklearn_sae\n"
@@ -108,11 +117,7 @@ def test_importing_the_package_does_not_import_dask():
         "print(sorted(m for m in sys.modules\n"
         "             if m.split('.')[0] in ('dask', 'distributed')))\n"
     )
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {**os.environ, "PYTHONPATH": root}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env
-    )
+    out = _run_python(code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
@@ -365,11 +370,7 @@ def test_fit_without_a_client_says_how_to_start_one(distributed):
         "except ValueError as e:\n"
         "    print(e)\n"
     )
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {**os.environ, "PYTHONPATH": root}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env
-    )
+    out = _run_python(code)
     assert "no Client is connected" in out.stdout, out.stderr
 
 
