@@ -319,3 +319,45 @@ def test_a_failing_chunk_raises_and_leaves_the_objective_usable():
         loss, grad = objective(theta)
     assert loss == expected[0]
     np.testing.assert_array_equal(grad, expected[1])
+
+
+@pytest.mark.parametrize("gradient", [False, True])
+def test_the_calling_thread_does_not_wait_for_a_thread_without_chunks(gradient):
+    # The other thread is busy (asleep, in practice) until released: the
+    # calling thread takes every chunk and returns without waiting for it.
+    X = np.arange(40 * 2, dtype=np.float64).reshape(40, 2)
+    rows = RowChunks(
+        X,
+        work_per_row=1,
+        width=2,
+        grad_size=3,
+        product_shapes=[],
+        make_arrays=lambda n_rows: {},
+        n_chunks=4,
+        n_threads=2,
+    )
+    released = threading.Event()
+    safety = threading.Timer(60, released.set)  # never hang the test suite
+    try:
+        rows._executor.submit(released.wait)
+        safety.start()
+        names = set()
+
+        def task(chunk, work, grad=None):
+            names.add(threading.current_thread().name)
+            if grad is not None:
+                grad.fill(chunk.start)
+            return chunk.start
+
+        if gradient:
+            results, total = rows.map_gradient(task)
+            np.testing.assert_array_equal(total, np.full(3, 0 + 10 + 20 + 30))
+        else:
+            results = rows.map(task)
+        assert not released.is_set()
+        assert results == [0, 10, 20, 30]
+        assert names == {threading.current_thread().name}
+    finally:
+        released.set()
+        safety.cancel()
+        rows.close()
