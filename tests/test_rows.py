@@ -18,7 +18,7 @@ import pytest
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from sklearn_sae import _rows
+from sklearn_sae import _objective, _rows
 from sklearn_sae._finetune import ClassifierObjective, NetworkLayout
 from sklearn_sae._objective import (
     ParameterLayout,
@@ -319,6 +319,29 @@ def test_a_failing_chunk_raises_and_leaves_the_objective_usable():
         loss, grad = objective(theta)
     assert loss == expected[0]
     np.testing.assert_array_equal(grad, expected[1])
+
+
+@pytest.mark.parametrize("problem", ["autoencoder", "k-sparse-denoising"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("panel_blocks", [1, 3, 8])
+def test_panels_of_blocks_change_the_result_only_by_rounding(
+    problem, sparse, panel_blocks, monkeypatch
+):
+    # The weight gradients of a panel of blocks are one product each: the
+    # first panel of a chunk writes them, the others add to them. Two chunks
+    # of 100 rows make 15 blocks of 7 rows (the last of 2) each: panels of 1,
+    # 3 and 8 blocks, the last one of a chunk shorter.
+    make, theta = _problem(problem, 200, sparse=sparse)
+    with make(n_chunks=1) as reference:
+        assert reference.rows.block_rows == 200
+        loss, grad = reference(theta)
+    monkeypatch.setattr(_rows, "_BLOCK_BYTES", 7 * N_FEATURES * 8)
+    monkeypatch.setattr(_objective, "_PANEL_BLOCKS", panel_blocks)
+    with make(n_chunks=2, n_threads=2) as paneled:
+        assert paneled._panel_blocks == panel_blocks
+        loss_p, grad_p = paneled(theta)
+    assert loss_p == pytest.approx(loss, rel=1e-13)
+    np.testing.assert_allclose(grad_p, grad, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("gradient", [False, True])
