@@ -68,8 +68,11 @@ and the lines then say ``AVX2 kernels`` and ``Haswell kernels``.
 ``eval`` also runs the digits (1,797 x 64, 25 hidden units, the problem
 users run most, one chunk); on the small problems its ``thr/1`` column is
 the objective on its default threads against one thread: 1.00 or less means
-threads never slow it down. ``--problems``, ``--dtypes`` pick what to run;
-``--fit-iter`` and ``--fit-repeats`` set the two fits of ``fit``.
+threads never slow it down. Each timing of ``eval`` follows a pause, which lets
+idle threads fall asleep; ``b2b`` is the same ratio for ``--burst``
+evaluations back to back, as ``fit`` makes them (small problems only).
+``--problems``, ``--dtypes`` pick what to run; ``--fit-iter`` and
+``--fit-repeats`` set the two fits of ``fit``.
 
 Run from the repository root::
 
@@ -118,6 +121,8 @@ PARTS = ("eval", "mlp", "fit", "memory", "exercise")
 PROBLEMS = ("mnist", "small", "digits")
 DTYPES = ("float32", "float64")
 TUTORIAL = dict(rho=0.1, beta=3.0, alpha=3e-3)
+# Problems this small are also timed in bursts of evaluations back to back.
+BURST_MAX_SAMPLES = 20_000
 # scipy's L-BFGS-B keeps this many correction pairs (its default maxcor).
 LBFGS_MEMORY = 10
 
@@ -373,13 +378,17 @@ def part_eval(args, X_mnist):
         "ratio: objective / bound; strict: objective / strict bound;\n"
         "1 thr: objective on one thread / bound for one thread;\n"
         "thr/1: objective on its threads / objective on one thread;\n"
-        "naive, torch: their evaluation / bound"
+        "naive, torch: their evaluation / bound;\n"
+        f"b2b: {args.burst} evaluations back to back, as fit makes them, on "
+        "the objective's threads / on one thread (problems below "
+        f"{BURST_MAX_SAMPLES} samples)"
     )
     header = f"{'problem':<26} {'dtype':<8} {'bound':>8} {'strict':>8}"
     header += f" {'objective':>10} {'ratio':>6} {'strict':>6} {'1 thr':>6}"
     header += f" {'thr/1':>6} {'naive':>6}"
     if torch is not None:
         header += f" {'torch':>6}"
+    header += f" {'b2b':>6}"
     print(header)
     for dtype in args.dtypes:
         for name, X, h in _problems(args, X_mnist, dtype):
@@ -394,6 +403,14 @@ def part_eval(args, X_mnist):
 
                 package.context = _one_blas_thread
                 functions[key] = package
+                if X.shape[0] < BURST_MAX_SAMPLES:
+
+                    def burst(candidate=candidate, theta=theta):
+                        for _ in range(args.burst):
+                            candidate(theta)
+
+                    burst.context = _one_blas_thread
+                    functions[f"{key} burst"] = burst
             functions["naive"] = lambda X=X, theta=theta, h=h: naive_objective(
                 X, theta, h
             )
@@ -419,6 +436,11 @@ def part_eval(args, X_mnist):
             )
             if torch is not None:
                 line += f" {medians['torch'] / bound:>6.2f}"
+            burst = "objective burst" in medians
+            if burst:
+                line += (
+                    f" {medians['objective burst'] / medians['1 thread burst']:>6.2f}"
+                )
             print(line, flush=True)
             print(
                 f"    products: BLAS threads {medians['bound BLAS threads']:.4f}s; "
@@ -430,6 +452,13 @@ def part_eval(args, X_mnist):
                 f"{medians['1 thread']:.4f}s",
                 flush=True,
             )
+            if burst:
+                print(
+                    f"    {args.burst} evaluations back to back: "
+                    f"{medians['objective burst']:.4f}s on {n_threads} threads, "
+                    f"{medians['1 thread burst']:.4f}s on 1 thread",
+                    flush=True,
+                )
     if torch is None:
         print("(PyTorch is not installed: no torch column.)")
 
@@ -612,6 +641,9 @@ def main(argv=None):
         "--dtypes", nargs="+", choices=DTYPES, default=list(DTYPES), help="eval, fit"
     )
     parser.add_argument("--repeats", type=int, default=7, help="eval, bounds")
+    parser.add_argument(
+        "--burst", type=int, default=20, help="eval: evaluations back to back"
+    )
     parser.add_argument("--quick", action="store_true", help="10,000 images, fewer")
     parser.add_argument(
         "--fit-iter", type=int, nargs=2, default=None, help="fit: the two max_iter"

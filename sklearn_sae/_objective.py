@@ -38,6 +38,11 @@ from sklearn.utils.extmath import safe_sparse_dot
 from . import _rows
 from ._rows import RowChunks
 
+# Blocks of rows whose weight gradients are summed by one pair of products:
+# a chunk's blocks, up to this many. Fewer, larger products add fewer
+# partial products into the chunk's gradient.
+_PANEL_BLOCKS = 8
+
 
 class ParameterLayout:
     """Packing of the parameter arrays into one flat vector.
@@ -265,9 +270,10 @@ class SparseAutoencoderObjective:
     bitwise the same for any number of threads. Memory beyond the data is the
     hidden activations of all samples, which the sparsity term needs before
     back-propagation can start, one block of rows of work arrays per thread
-    and one gradient per chunk. The matrix products are best run with
-    single-threaded BLAS, as :func:`sklearn_sae._optimize.minimize_lbfgs`
-    does.
+    (two of them, delta3 and delta2, span a panel of up to eight blocks, a
+    chunk at most) and a few partial gradients per thread. The matrix
+    products are best run with single-threaded BLAS, as
+    :func:`sklearn_sae._optimize.minimize_lbfgs` does.
 
     Parameters
     ----------
@@ -366,10 +372,12 @@ class SparseAutoencoderObjective:
         self._decoder = np.empty((h + 1, d), dtype=self.dtype)
 
         def make_arrays(rows):
+            # delta3 and delta2 span a panel of blocks (see _backward_chunk),
+            # made at the first evaluation, when the chunks are known.
             arrays = {
                 "out": np.empty((rows, d), dtype=self.dtype),
-                "residual": np.empty((rows, d), dtype=self.dtype),
-                "delta_hidden": np.empty((rows, h), dtype=self.dtype),
+                "residual": None,
+                "delta_hidden": None,
                 "slope_hidden": np.empty((rows, h), dtype=self.dtype),
             }
             if input_mask is not None:
@@ -387,6 +395,10 @@ class SparseAutoencoderObjective:
             make_arrays=make_arrays,
             n_chunks=n_chunks,
             n_threads=n_threads,
+        )
+        longest = max(chunk.stop - chunk.start for chunk in self.rows.chunks)
+        self._panel_blocks = max(
+            1, min(_PANEL_BLOCKS, -(-longest // self.rows.block_rows))
         )
 
     def __enter__(self):
@@ -467,7 +479,12 @@ class SparseAutoencoderObjective:
     def _backward_chunk(self, chunk, work, grad, sparsity_delta):
         """Fill ``grad`` with the chunk's unscaled gradient; return its squared error.
 
-        ``grad`` is in the order of :meth:`_gradient_views`.
+        ``grad`` is in the order of :meth:`_gradient_views`. The elementwise
+        work runs block by block; delta3 and delta2 are kept for a panel of
+        consecutive blocks, whose weight gradients are then two products, the
+        hidden activations and dense input rows being views of whole panels.
+        The first panel's products are written into ``grad``, the others'
+        added to it.
         """
         h = self.layout.n_components
         linear_decoder = self.decoder == "linear"
@@ -475,59 +492,88 @@ class SparseAutoencoderObjective:
         negated = self._decoder_sign < 0
         decoder = self._decoder
         sums = work.sums
-        grad.fill(0)
+        if work.residual is None:
+            rows = self._panel_blocks * self.rows.block_rows
+            work.residual = np.empty((rows, self.layout.n_features), self.dtype)
+            work.delta_hidden = np.empty((rows, h), self.dtype)
+        # The input rows of a panel are a view of X if dense and unmasked;
+        # otherwise each block's go into the encoder's gradient.
+        panel_input = self.input_mask is None and not sp.issparse(self.X)
+        # With tied weights the two weight gradients share their memory.
+        write = panel_input and not self.layout.tied_weights
         g_encoder, g_decoder, gb1 = self._gradient_views(grad)
+        if write:
+            gb1.fill(0)
+        else:
+            grad.fill(0)
         squared_error = 0.0
-        for index, (start, stop) in enumerate(chunk.blocks):
-            n = stop - start
-            # The hidden activations and a column of ones: their product with
-            # the decoder adds its bias, the product of their transpose with
-            # delta3 sums the bias's gradient.
-            hidden = self._hidden[start:stop]
-            a = hidden[:, :h]
-            x = chunk.dense_rows(index, work)
-            out = np.matmul(hidden, decoder, out=work.out[:n])
-            if not linear_decoder:
-                _logistic_of_negated(out)  # the decoder is negated
+        n_blocks = len(chunk.blocks)
+        for first in range(0, n_blocks, self._panel_blocks):
+            indices = range(first, min(first + self._panel_blocks, n_blocks))
+            panel_start = chunk.blocks[first][0]
+            for index in indices:
+                start, stop = chunk.blocks[index]
+                n = stop - start
+                rows = slice(start - panel_start, stop - panel_start)
+                # The hidden activations and a column of ones: their product
+                # with the decoder adds its bias, the product of their
+                # transpose with delta3 sums the bias's gradient.
+                hidden = self._hidden[start:stop]
+                a = hidden[:, :h]
+                x = chunk.dense_rows(index, work)
+                out = np.matmul(hidden, decoder, out=work.out[:n])
+                if not linear_decoder:
+                    _logistic_of_negated(out)  # the decoder is negated
 
-            # delta3 = (x_hat - x) * x_hat * (1 - x_hat), built in place; the
-            # linear decoder's is the residual alone.
-            delta3 = np.subtract(out, x, out=work.residual[:n])
-            squared_error += float(np.vdot(delta3, delta3))
-            if not linear_decoder:
-                delta3 *= out
-                np.subtract(1, out, out=out)
-                delta3 *= out
+                # delta3 = (x_hat - x) * x_hat * (1 - x_hat), built in place;
+                # the linear decoder's is the residual alone.
+                delta3 = np.subtract(out, x, out=work.residual[rows])
+                squared_error += float(np.vdot(delta3, delta3))
+                if not linear_decoder:
+                    delta3 *= out
+                    np.subtract(1, out, out=out)
+                    delta3 *= out
 
-            sums.add_product(hidden, delta3, g_decoder)
-
-            # delta2 = (delta3 W2 + beta * sparsity') * a * (1 - a) for sigmoid
-            # units; the k-sparse autoencoder's linear units pass delta3 W2
-            # through where they were kept and stop it where they were zeroed.
-            # The product with the negated decoder gives -delta3 W2, whose
-            # sign goes into the other factors: all exact.
-            delta2 = np.matmul(delta3, decoder[:h].T, out=work.delta_hidden[:n])
-            if linear_hidden:
-                if negated:
-                    np.negative(delta2, out=delta2)
-                dropped = np.equal(a, 0, out=work.dropped[:n])
-                np.copyto(delta2, 0, where=dropped)
-            else:
-                slope = work.slope_hidden[:n]
-                if negated:
-                    if sparsity_delta is not None:
-                        delta2 -= sparsity_delta
-                    np.subtract(a, 1, out=slope)
+                # delta2 = (delta3 W2 + beta * sparsity') * a * (1 - a) for
+                # sigmoid units; the k-sparse autoencoder's linear units pass
+                # delta3 W2 through where they were kept and stop it where
+                # they were zeroed. The product with the negated decoder
+                # gives -delta3 W2, whose sign goes into the other factors:
+                # all exact.
+                delta2 = np.matmul(delta3, decoder[:h].T, out=work.delta_hidden[rows])
+                if linear_hidden:
+                    if negated:
+                        np.negative(delta2, out=delta2)
+                    dropped = np.equal(a, 0, out=work.dropped[:n])
+                    np.copyto(delta2, 0, where=dropped)
                 else:
-                    if sparsity_delta is not None:
-                        delta2 += sparsity_delta
-                    np.subtract(1, a, out=slope)
-                slope *= a
-                delta2 *= slope
+                    slope = work.slope_hidden[:n]
+                    if negated:
+                        if sparsity_delta is not None:
+                            delta2 -= sparsity_delta
+                        np.subtract(a, 1, out=slope)
+                    else:
+                        if sparsity_delta is not None:
+                            delta2 += sparsity_delta
+                        np.subtract(1, a, out=slope)
+                    slope *= a
+                    delta2 *= slope
+                sums.add_column_sums(delta2, gb1)
+                if not panel_input:
+                    x_in = self._input_rows(chunk, index, work, x)
+                    sums.add_product(delta2, x_in, g_encoder)
 
-            x_in = self._input_rows(chunk, index, work, x)
-            sums.add_product(delta2, x_in, g_encoder)
-            sums.add_column_sums(delta2, gb1)
+            panel_stop = chunk.blocks[indices[-1]][1]
+            n = panel_stop - panel_start
+            hidden = self._hidden[panel_start:panel_stop]
+            delta3, delta2 = work.residual[:n], work.delta_hidden[:n]
+            if write and first == 0:
+                np.matmul(hidden.T, delta3, out=g_decoder)
+                np.matmul(delta2.T, self.X[panel_start:panel_stop], out=g_encoder)
+                continue
+            sums.add_product(hidden, delta3, g_decoder)
+            if panel_input:
+                sums.add_product(delta2, self.X[panel_start:panel_stop], g_encoder)
         return squared_error
 
     def _forward(self, params):

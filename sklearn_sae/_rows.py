@@ -22,7 +22,7 @@ import itertools
 import os
 import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -288,11 +288,13 @@ class RowChunks:
     def _run(self, task, *, gradient):
         chunks = self.chunks
         results = [None] * len(chunks)
-        # The next chunk to hand out, and the next whose gradient is to be
-        # added; the gradients done but waiting for those of earlier chunks.
-        state = {"next": 0, "added": 0, "total": None, "failed": False}
+        # The next chunk to hand out, the chunks finished, the next whose
+        # gradient is to be added; the gradients done but waiting for those
+        # of earlier chunks.
+        state = {"next": 0, "done": 0, "added": 0, "total": None, "error": None}
         waiting = {}
         hand_out, add_up = threading.Lock(), threading.Lock()
+        finished = threading.Condition()
 
         def add(index, grad):
             with add_up:
@@ -306,46 +308,59 @@ class RowChunks:
                     self._gradients.put(done)
                     state["added"] += 1
 
+        def run(index, work, grad):
+            try:
+                results[index] = task(chunks[index], work, grad)
+                if gradient:
+                    add(index, grad)
+            except BaseException as error:
+                if gradient and index not in waiting:
+                    self._gradients.put(grad)
+                if state["error"] is None:
+                    state["error"] = error  # no chunk is handed out from now
+            finally:
+                with finished:
+                    state["done"] += 1
+                    finished.notify_all()
+
         def worker():
-            work = self._workspaces.get()
+            # Chunks are claimed from a shared counter, so a thread that wakes
+            # late takes what is left, possibly nothing, and the calling
+            # thread never waits for one that has no chunk: only for the
+            # chunks taken. The workspace is taken with the first chunk.
+            work = None
             try:
                 while True:
                     with hand_out:
                         index = state["next"]
-                        if index == len(chunks) or state["failed"]:
+                        if index == len(chunks) or state["error"] is not None:
                             return
                         state["next"] += 1
                         # Taken in chunk order, so that the earliest unfinished
                         # chunk always holds one and no thread waits forever.
                         grad = self._gradients.get() if gradient else None
-                    try:
-                        results[index] = task(chunks[index], work, grad)
-                    except BaseException:
-                        state["failed"] = True
-                        if gradient:
-                            self._gradients.put(grad)
-                        raise
-                    if gradient:
-                        add(index, grad)
+                    if work is None:
+                        work = self._workspaces.get()
+                    run(index, work, grad)
             finally:
-                self._workspaces.put(work)
+                if work is not None:
+                    self._workspaces.put(work)
 
-        try:
-            # The calling thread runs a worker too: one hand-over less.
-            executor = self._executor  # None on one thread, or once closed
-            futures = [
+        # The calling thread runs a worker too: one hand-over less.
+        executor = self._executor  # None on one thread, or once closed
+        if executor is not None:
+            for _ in range(self.n_threads - 1):
                 executor.submit(worker)
-                for _ in range(self.n_threads - 1 if executor is not None else 0)
-            ]
-            try:
-                worker()
-            finally:
-                wait(futures)
-            for future in futures:
-                future.result()  # re-raises a worker's exception
-        finally:
-            for grad in waiting.values():  # left over after a failure
-                self._gradients.put(grad)
+        worker()
+        # No chunk is handed out any more: wait for those being run.
+        with hand_out:
+            taken = state["next"]
+        with finished:
+            finished.wait_for(lambda: state["done"] == taken)
+        for grad in waiting.values():  # left over after a failure
+            self._gradients.put(grad)
+        if state["error"] is not None:
+            raise state["error"]
         return results, state["total"]
 
     def close(self):

@@ -18,7 +18,7 @@ import pytest
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from sklearn_sae import _rows
+from sklearn_sae import _objective, _rows
 from sklearn_sae._finetune import ClassifierObjective, NetworkLayout
 from sklearn_sae._objective import (
     ParameterLayout,
@@ -319,3 +319,68 @@ def test_a_failing_chunk_raises_and_leaves_the_objective_usable():
         loss, grad = objective(theta)
     assert loss == expected[0]
     np.testing.assert_array_equal(grad, expected[1])
+
+
+@pytest.mark.parametrize("problem", ["autoencoder", "k-sparse-denoising"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("panel_blocks", [1, 3, 8])
+def test_panels_of_blocks_change_the_result_only_by_rounding(
+    problem, sparse, panel_blocks, monkeypatch
+):
+    # The weight gradients of a panel of blocks are one product each: the
+    # first panel of a chunk writes them, the others add to them. Two chunks
+    # of 100 rows make 15 blocks of 7 rows (the last of 2) each: panels of 1,
+    # 3 and 8 blocks, the last one of a chunk shorter.
+    make, theta = _problem(problem, 200, sparse=sparse)
+    with make(n_chunks=1) as reference:
+        assert reference.rows.block_rows == 200
+        loss, grad = reference(theta)
+    monkeypatch.setattr(_rows, "_BLOCK_BYTES", 7 * N_FEATURES * 8)
+    monkeypatch.setattr(_objective, "_PANEL_BLOCKS", panel_blocks)
+    with make(n_chunks=2, n_threads=2) as paneled:
+        assert paneled._panel_blocks == panel_blocks
+        loss_p, grad_p = paneled(theta)
+    assert loss_p == pytest.approx(loss, rel=1e-13)
+    np.testing.assert_allclose(grad_p, grad, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("gradient", [False, True])
+def test_the_calling_thread_does_not_wait_for_a_thread_without_chunks(gradient):
+    # The other thread is busy (asleep, in practice) until released: the
+    # calling thread takes every chunk and returns without waiting for it.
+    X = np.arange(40 * 2, dtype=np.float64).reshape(40, 2)
+    rows = RowChunks(
+        X,
+        work_per_row=1,
+        width=2,
+        grad_size=3,
+        product_shapes=[],
+        make_arrays=lambda n_rows: {},
+        n_chunks=4,
+        n_threads=2,
+    )
+    released = threading.Event()
+    safety = threading.Timer(60, released.set)  # never hang the test suite
+    try:
+        rows._executor.submit(released.wait)
+        safety.start()
+        names = set()
+
+        def task(chunk, work, grad=None):
+            names.add(threading.current_thread().name)
+            if grad is not None:
+                grad.fill(chunk.start)
+            return chunk.start
+
+        if gradient:
+            results, total = rows.map_gradient(task)
+            np.testing.assert_array_equal(total, np.full(3, 0 + 10 + 20 + 30))
+        else:
+            results = rows.map(task)
+        assert not released.is_set()
+        assert results == [0, 10, 20, 30]
+        assert names == {threading.current_thread().name}
+    finally:
+        released.set()
+        safety.cancel()
+        rows.close()
