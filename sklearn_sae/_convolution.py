@@ -246,8 +246,9 @@ def _affine_encoder(model):
 def _max_over_axis1(a, out):
     """The maximum of ``a`` (n, k, ...) over its second axis, into ``out``.
 
-    ``k - 1`` elementwise passes over contiguous slices, a third faster than
-    :func:`numpy.max`'s reduction over a middle axis; NaN propagates alike.
+    ``k - 1`` elementwise passes over contiguous slices, which are faster
+    than :func:`numpy.max`'s reduction over a middle axis; NaN propagates
+    alike.
     """
     if a.shape[1] == 1:
         np.copyto(out, a[:, 0], casting="same_kind")
