@@ -150,18 +150,29 @@ def test_threads_follow_blas_limits_chunks_do_not(objective):
         assert limited.rows.n_chunks == _rows._MAX_CHUNKS
 
 
+def _bare_rows(X, *, n_chunks, n_threads, grad_size=1, make_arrays=None):
+    """RowChunks over X for tasks of one's own: no products, one unit of work a row."""
+    return RowChunks(
+        X,
+        work_per_row=1,
+        width=X.shape[1],
+        grad_size=grad_size,
+        product_shapes=[],
+        make_arrays=make_arrays or (lambda n_rows: {}),
+        n_chunks=n_chunks,
+        n_threads=n_threads,
+    )
+
+
 @pytest.mark.parametrize("n_threads", [1, 3])
 def test_chunks_split_the_rows_in_order_and_map_keeps_it(n_threads):
     X = np.arange(50 * 4, dtype=np.float64).reshape(50, 4)
-    rows = RowChunks(
+    rows = _bare_rows(
         X,
-        work_per_row=1,
-        width=4,
-        grad_size=2,
-        product_shapes=[],
-        make_arrays=lambda n_rows: {"buffer": np.empty(n_rows)},
         n_chunks=6,
         n_threads=n_threads,
+        grad_size=2,
+        make_arrays=lambda n_rows: {"buffer": np.empty(n_rows)},
     )
     try:
         assert rows.n_threads == n_threads
@@ -187,16 +198,7 @@ def test_chunks_split_the_rows_in_order_and_map_keeps_it(n_threads):
 
 def test_chunks_are_never_more_than_the_rows():
     X = np.zeros((3, 2))
-    rows = RowChunks(
-        X,
-        work_per_row=1,
-        width=2,
-        grad_size=1,
-        product_shapes=[],
-        make_arrays=lambda n_rows: {},
-        n_chunks=8,
-        n_threads=8,
-    )
+    rows = _bare_rows(X, n_chunks=8, n_threads=8)
     try:
         assert (rows.n_chunks, rows.n_threads) == (3, 3)
         assert [(c.start, c.stop) for c in rows.chunks] == [(0, 1), (1, 2), (2, 3)]
@@ -349,16 +351,7 @@ def test_the_calling_thread_does_not_wait_for_a_thread_without_chunks(gradient):
     # The other thread is busy (asleep, in practice) until released: the
     # calling thread takes every chunk and returns without waiting for it.
     X = np.arange(40 * 2, dtype=np.float64).reshape(40, 2)
-    rows = RowChunks(
-        X,
-        work_per_row=1,
-        width=2,
-        grad_size=3,
-        product_shapes=[],
-        make_arrays=lambda n_rows: {},
-        n_chunks=4,
-        n_threads=2,
-    )
+    rows = _bare_rows(X, n_chunks=4, n_threads=2, grad_size=3)
     released = threading.Event()
     safety = threading.Timer(60, released.set)  # never hang the test suite
     try:
