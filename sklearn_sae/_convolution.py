@@ -3,6 +3,7 @@
 import copy
 import math
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from numbers import Integral
 
 import numpy as np
@@ -708,27 +709,43 @@ class ConvolutionalFeatures(
                     sigmoid(pooled, out=pooled)
 
     def _region_pool(self, maps, out):
-        """Pool ``maps`` (n, oh, ow, F) over every grid into ``out`` (n, R, F)."""
-        _, oh, ow, _ = maps.shape
+        """Pool ``maps`` (n, oh, ow, F) over every grid into ``out`` (n, R, F).
+
+        The edges of all grids cut the maps into cells; one pass over the
+        maps pools every cell, and each region pools its cells. A pyramid of
+        grids therefore reads the maps once, not once per grid.
+        """
+        n, oh, ow, n_features = maps.shape
         mean = self.pooling == "mean"
-        strip = None if mean else np.empty_like(maps[:, 0])
-        region = 0
-        for grid_rows, grid_cols in self._grids:
-            row_edges = _edges(oh, grid_rows)
-            col_edges = _edges(ow, grid_cols)
-            for r in range(grid_rows):
-                rows = maps[:, row_edges[r] : row_edges[r + 1]]
+        edges = [(_edges(oh, rows), _edges(ow, cols)) for rows, cols in self._grids]
+        cut_rows = sorted({e for row_edges, _ in edges for e in row_edges})
+        cut_cols = sorted({e for _, col_edges in edges for e in col_edges})
+        cells = np.empty(
+            (n, len(cut_rows) - 1, len(cut_cols) - 1, n_features), dtype=out.dtype
+        )
+        strip = np.empty_like(maps[:, 0])
+        for i, (r0, r1) in enumerate(pairwise(cut_rows)):
+            if mean:
+                np.sum(maps[:, r0:r1], axis=1, out=strip)
+            else:
+                _max_over_axis1(maps[:, r0:r1], strip)
+            for j, (c0, c1) in enumerate(pairwise(cut_cols)):
                 if mean:
-                    summed = np.sum(rows, axis=1)
+                    np.sum(strip[:, c0:c1], axis=1, out=cells[:, i, j])
                 else:
-                    _max_over_axis1(rows, strip)
-                for c in range(grid_cols):
-                    c0, c1 = col_edges[c], col_edges[c + 1]
+                    _max_over_axis1(strip[:, c0:c1], cells[:, i, j])
+        region = 0
+        for row_edges, col_edges in edges:
+            for r0, r1 in pairwise(row_edges):
+                i0, i1 = cut_rows.index(r0), cut_rows.index(r1)
+                for c0, c1 in pairwise(col_edges):
+                    j0, j1 = cut_cols.index(c0), cut_cols.index(c1)
+                    block = cells[:, i0:i1, j0:j1].reshape(n, -1, n_features)
                     if mean:
-                        np.sum(summed[:, c0:c1], axis=1, out=out[:, region])
-                        out[:, region] /= (row_edges[r + 1] - row_edges[r]) * (c1 - c0)
+                        np.sum(block, axis=1, out=out[:, region])
+                        out[:, region] /= (r1 - r0) * (c1 - c0)
                     else:
-                        _max_over_axis1(strip[:, c0:c1], out[:, region])
+                        _max_over_axis1(block, out[:, region])
                     region += 1
 
     def __sklearn_tags__(self):
