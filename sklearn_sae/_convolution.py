@@ -641,12 +641,13 @@ class ConvolutionalFeatures(
     def _run(self, X, out, batches):
         """Fill ``out``'s rows of each (start, stop) batch, reusing buffers.
 
-        On the fast path the patch rows get a last column of ones, so that
-        the bias is part of the matrix product. With the sigmoid and mean
-        pooling, ``sigmoid(z) = (1 + tanh(z / 2)) / 2``: the product gives
-        ``z / 2`` (the weights halved, exactly), one pass of ``tanh`` follows,
-        and the affine part, being linear, is applied after the pooling. With
-        max pooling the sigmoid, increasing, is applied after the pooling.
+        On the fast path, with the sigmoid and mean pooling, ``sigmoid(z) =
+        (1 + tanh(z / 2)) / 2``: the patch rows get a last column of ones and
+        the weights the bias, halved (exactly), so that the product gives
+        ``z / 2``; one pass of ``tanh`` follows, and the affine part, being
+        linear, is applied after the pooling. With max pooling the product
+        is the patch rows by the weights alone: the bias and the sigmoid,
+        increasing, are applied to the pooled maxima.
         """
         dtype = X.dtype
         oh, ow = self.feature_map_shape_
@@ -659,16 +660,19 @@ class ConvolutionalFeatures(
         fast = self._encoder is not None
         if fast:
             W, b, k = self._encoder
-            Wb = np.hstack([W, b[:, None]])
-            if k is None and mean:
-                Wb *= 0.5
-            Wb = np.ascontiguousarray(Wb.astype(dtype).T)
-            W, b = W.astype(dtype), b.astype(dtype)
-            cols = np.empty((n_rows, n_values + 1), dtype=dtype)
-            cols[:, n_values] = 1
+            # The bias enters the product only before tanh (mean pooling).
+            bias_column = k is None and mean
+            if bias_column:
+                WT = np.ascontiguousarray((0.5 * np.hstack([W, b[:, None]])).T)
+            else:
+                WT = np.ascontiguousarray(W.T)
+            WT, W, b = WT.astype(dtype), W.astype(dtype), b.astype(dtype)
             maps = np.empty((n_rows, n_features), dtype=dtype)
         else:
-            cols = np.empty((n_rows, n_values), dtype=dtype)
+            bias_column = False
+        cols = np.empty((n_rows, n_values + bias_column), dtype=dtype)
+        if bias_column:
+            cols[:, n_values] = 1
         # Mean pooling as a product when the pooling matrix is small (it
         # always is for a few regions), else region by region.
         by_product = mean and self.n_regions_ * oh * ow <= _MAX_POOLING_MATRIX
@@ -685,7 +689,7 @@ class ConvolutionalFeatures(
                 if k is not None:
                     encode(c[:, :n_values], W, b, out=z, k=k)
                 else:
-                    np.matmul(c, Wb, out=z)
+                    np.matmul(c, WT, out=z)
                     if mean:
                         np.tanh(z, out=z)
             else:
@@ -706,6 +710,7 @@ class ConvolutionalFeatures(
                     pooled *= 0.5
                     pooled += 0.5
                 else:
+                    pooled += b
                     sigmoid(pooled, out=pooled)
 
     def _region_pool(self, maps, out):
