@@ -728,19 +728,32 @@ class ConvolutionalFeatures(
         cells = np.empty(
             (n, len(cut_rows) - 1, len(cut_cols) - 1, n_features), dtype=out.dtype
         )
-        strip = np.empty_like(maps[:, 0])
+        # Rows first, into one strip per band of rows; then each band of
+        # columns across all strips at once.
+        strips = np.empty((n, len(cut_rows) - 1, ow, n_features), dtype=out.dtype)
         for i, (r0, r1) in enumerate(pairwise(cut_rows)):
             if mean:
-                np.sum(maps[:, r0:r1], axis=1, out=strip)
+                np.sum(maps[:, r0:r1], axis=1, out=strips[:, i])
             else:
-                _max_over_axis1(maps[:, r0:r1], strip)
-            for j, (c0, c1) in enumerate(pairwise(cut_cols)):
-                if mean:
-                    np.sum(strip[:, c0:c1], axis=1, out=cells[:, i, j])
-                else:
-                    _max_over_axis1(strip[:, c0:c1], cells[:, i, j])
+                _max_over_axis1(maps[:, r0:r1], strips[:, i])
+        by_column = strips.transpose(0, 2, 1, 3)
+        for j, (c0, c1) in enumerate(pairwise(cut_cols)):
+            if mean:
+                np.sum(by_column[:, c0:c1], axis=1, out=cells[:, :, j])
+            else:
+                _max_over_axis1(by_column[:, c0:c1], cells[:, :, j])
         region = 0
         for row_edges, col_edges in edges:
+            n_regions = (len(row_edges) - 1) * (len(col_edges) - 1)
+            if row_edges == cut_rows and col_edges == cut_cols:
+                # The grid's regions are the cells.
+                block = out[:, region : region + n_regions]
+                np.copyto(block, cells.reshape(n, n_regions, n_features))
+                if mean:
+                    areas = np.multiply.outer(np.diff(row_edges), np.diff(col_edges))
+                    block /= areas.reshape(1, n_regions, 1)
+                region += n_regions
+                continue
             for r0, r1 in pairwise(row_edges):
                 i0, i1 = cut_rows.index(r0), cut_rows.index(r1)
                 for c0, c1 in pairwise(col_edges):
