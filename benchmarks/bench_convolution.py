@@ -13,8 +13,10 @@ cores: one loop with BLAS threads, and one thread per core sharing the
 blocks with single-threaded BLAS. Each pooling's transform is timed with
 ``n_jobs=1`` (batches one after the other, BLAS on all cores) and the
 default ``n_jobs=None`` (batches on as many threads as BLAS may use, BLAS
-single-threaded); the ratio is the transform's best time over the floor's,
-both measured in this run. Run
+single-threaded); the ratio is the transform's best time over the floor's.
+The floors and the transforms take turns, ``--repeats`` rounds of each, so
+that a machine that slows down or speeds up during the run slows or speeds
+both. Run
 from the repository root::
 
     python benchmarks/bench_convolution.py
@@ -43,15 +45,6 @@ def cpu_features():
     if avx:
         return "AVX-512 (" + " ".join(avx[:3]) + ")"
     return "AVX2" if "avx2" in flags.split() else "no AVX2"
-
-
-def best_of(repeats, function):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def floor(n_images, W, block, n_threads):
@@ -126,30 +119,36 @@ def main(argv=None):
     W = conv.patch_model_.components_
     assert conv._encoder is not None  # the matrix-product path
 
-    floors = {}
-    for n_threads, label in ((None, "BLAS threads"), (os.cpu_count(), "threads")):
-        floors[n_threads] = best_of(
-            args.repeats,
-            lambda t=n_threads: floor(X.shape[0], W, args.floor_block, t),
-        )
-        print(f"floor, products only, {label:<29} {floors[n_threads]:7.2f} s")
-    t_floor = min(floors.values())
+    floors = {n_threads: [] for n_threads in (None, os.cpu_count())}
+    times = {(pooling, n_jobs): [] for pooling in args.pooling for n_jobs in (1, None)}
+    for _ in range(args.repeats):
+        for n_threads in floors:
+            start = time.perf_counter()
+            floor(X.shape[0], W, args.floor_block, n_threads)
+            floors[n_threads].append(time.perf_counter() - start)
+        for pooling, n_jobs in times:
+            conv.set_params(pooling=pooling, n_jobs=n_jobs)
+            start = time.perf_counter()
+            conv.transform(X)
+            times[pooling, n_jobs].append(time.perf_counter() - start)
+    for n_threads, seconds in floors.items():
+        way = "BLAS threads" if n_threads is None else "threads"
+        print(f"floor, products only, {way:<29} {min(seconds):7.2f} s")
+    t_floor = min(min(seconds) for seconds in floors.values())
     for pooling in args.pooling:
-        conv.set_params(pooling=pooling)
-        times = {}
         for n_jobs in (1, None):
-            conv.set_params(n_jobs=n_jobs)
-            times[n_jobs] = best_of(args.repeats, lambda: conv.transform(X))
+            seconds = min(times[pooling, n_jobs])
             print(
                 f"transform, {pooling:<4} pooling, n_jobs={n_jobs!s:<4} batch_size "
-                f"{conv._batch_size(4):<4} {times[n_jobs]:7.2f} s   "
-                f"{times[n_jobs] / t_floor:.2f}x the floor"
+                f"{conv._batch_size(4):<4} {seconds:7.2f} s   "
+                f"{seconds / t_floor:.2f}x the floor"
             )
-        best = min(times.values())
+        best = min(min(times[pooling, n_jobs]) for n_jobs in (1, None))
         print(
             f"best transform / floor, {pooling} pooling: {best / t_floor:.2f} "
             "(target 1.5, moonshot 1.3)"
         )
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import copy
 import math
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from numbers import Integral
 
 import numpy as np
@@ -640,12 +641,13 @@ class ConvolutionalFeatures(
     def _run(self, X, out, batches):
         """Fill ``out``'s rows of each (start, stop) batch, reusing buffers.
 
-        On the fast path the patch rows get a last column of ones, so that
-        the bias is part of the matrix product. With the sigmoid and mean
-        pooling, ``sigmoid(z) = (1 + tanh(z / 2)) / 2``: the product gives
-        ``z / 2`` (the weights halved, exactly), one pass of ``tanh`` follows,
-        and the affine part, being linear, is applied after the pooling. With
-        max pooling the sigmoid, increasing, is applied after the pooling.
+        On the fast path, with the sigmoid and mean pooling, ``sigmoid(z) =
+        (1 + tanh(z / 2)) / 2``: the patch rows get a last column of ones and
+        the weights the bias, halved (exactly), so that the product gives
+        ``z / 2``; one pass of ``tanh`` follows, and the affine part, being
+        linear, is applied after the pooling. With max pooling the product
+        is the patch rows by the weights alone: the bias and the sigmoid,
+        increasing, are applied to the pooled maxima.
         """
         dtype = X.dtype
         oh, ow = self.feature_map_shape_
@@ -658,16 +660,19 @@ class ConvolutionalFeatures(
         fast = self._encoder is not None
         if fast:
             W, b, k = self._encoder
-            Wb = np.hstack([W, b[:, None]])
-            if k is None and mean:
-                Wb *= 0.5
-            Wb = np.ascontiguousarray(Wb.astype(dtype).T)
-            W, b = W.astype(dtype), b.astype(dtype)
-            cols = np.empty((n_rows, n_values + 1), dtype=dtype)
-            cols[:, n_values] = 1
+            # The bias enters the product only before tanh (mean pooling).
+            bias_column = k is None and mean
+            if bias_column:
+                WT = np.ascontiguousarray((0.5 * np.hstack([W, b[:, None]])).T)
+            else:
+                WT = np.ascontiguousarray(W.T)
+            WT, W, b = WT.astype(dtype), W.astype(dtype), b.astype(dtype)
             maps = np.empty((n_rows, n_features), dtype=dtype)
         else:
-            cols = np.empty((n_rows, n_values), dtype=dtype)
+            bias_column = False
+        cols = np.empty((n_rows, n_values + bias_column), dtype=dtype)
+        if bias_column:
+            cols[:, n_values] = 1
         # Mean pooling as a product when the pooling matrix is small (it
         # always is for a few regions), else region by region.
         by_product = mean and self.n_regions_ * oh * ow <= _MAX_POOLING_MATRIX
@@ -684,7 +689,7 @@ class ConvolutionalFeatures(
                 if k is not None:
                     encode(c[:, :n_values], W, b, out=z, k=k)
                 else:
-                    np.matmul(c, Wb, out=z)
+                    np.matmul(c, WT, out=z)
                     if mean:
                         np.tanh(z, out=z)
             else:
@@ -705,30 +710,60 @@ class ConvolutionalFeatures(
                     pooled *= 0.5
                     pooled += 0.5
                 else:
+                    pooled += b
                     sigmoid(pooled, out=pooled)
 
     def _region_pool(self, maps, out):
-        """Pool ``maps`` (n, oh, ow, F) over every grid into ``out`` (n, R, F)."""
-        _, oh, ow, _ = maps.shape
+        """Pool ``maps`` (n, oh, ow, F) over every grid into ``out`` (n, R, F).
+
+        The edges of all grids cut the maps into cells; one pass over the
+        maps pools every cell, and each region pools its cells. A pyramid of
+        grids therefore reads the maps once, not once per grid.
+        """
+        n, oh, ow, n_features = maps.shape
         mean = self.pooling == "mean"
-        strip = None if mean else np.empty_like(maps[:, 0])
+        edges = [(_edges(oh, rows), _edges(ow, cols)) for rows, cols in self._grids]
+        cut_rows = sorted({e for row_edges, _ in edges for e in row_edges})
+        cut_cols = sorted({e for _, col_edges in edges for e in col_edges})
+        cells = np.empty(
+            (n, len(cut_rows) - 1, len(cut_cols) - 1, n_features), dtype=out.dtype
+        )
+        # Rows first, into one strip per band of rows; then each band of
+        # columns across all strips at once.
+        strips = np.empty((n, len(cut_rows) - 1, ow, n_features), dtype=out.dtype)
+        for i, (r0, r1) in enumerate(pairwise(cut_rows)):
+            if mean:
+                np.sum(maps[:, r0:r1], axis=1, out=strips[:, i])
+            else:
+                _max_over_axis1(maps[:, r0:r1], strips[:, i])
+        by_column = strips.transpose(0, 2, 1, 3)
+        for j, (c0, c1) in enumerate(pairwise(cut_cols)):
+            if mean:
+                np.sum(by_column[:, c0:c1], axis=1, out=cells[:, :, j])
+            else:
+                _max_over_axis1(by_column[:, c0:c1], cells[:, :, j])
         region = 0
-        for grid_rows, grid_cols in self._grids:
-            row_edges = _edges(oh, grid_rows)
-            col_edges = _edges(ow, grid_cols)
-            for r in range(grid_rows):
-                rows = maps[:, row_edges[r] : row_edges[r + 1]]
+        for row_edges, col_edges in edges:
+            n_regions = (len(row_edges) - 1) * (len(col_edges) - 1)
+            if row_edges == cut_rows and col_edges == cut_cols:
+                # The grid's regions are the cells.
+                block = out[:, region : region + n_regions]
+                np.copyto(block, cells.reshape(n, n_regions, n_features))
                 if mean:
-                    summed = np.sum(rows, axis=1)
-                else:
-                    _max_over_axis1(rows, strip)
-                for c in range(grid_cols):
-                    c0, c1 = col_edges[c], col_edges[c + 1]
+                    areas = np.multiply.outer(np.diff(row_edges), np.diff(col_edges))
+                    block /= areas.reshape(1, n_regions, 1)
+                region += n_regions
+                continue
+            for r0, r1 in pairwise(row_edges):
+                i0, i1 = cut_rows.index(r0), cut_rows.index(r1)
+                for c0, c1 in pairwise(col_edges):
+                    j0, j1 = cut_cols.index(c0), cut_cols.index(c1)
+                    block = cells[:, i0:i1, j0:j1].reshape(n, -1, n_features)
                     if mean:
-                        np.sum(summed[:, c0:c1], axis=1, out=out[:, region])
-                        out[:, region] /= (row_edges[r + 1] - row_edges[r]) * (c1 - c0)
+                        np.sum(block, axis=1, out=out[:, region])
+                        out[:, region] /= (r1 - r0) * (c1 - c0)
                     else:
-                        _max_over_axis1(strip[:, c0:c1], out[:, region])
+                        _max_over_axis1(block, out[:, region])
                     region += 1
 
     def __sklearn_tags__(self):

@@ -128,10 +128,18 @@ def naive_pool(maps, grids, reduce):
 
 
 @pytest.mark.parametrize(("pooling", "reduce"), [("mean", np.mean), ("max", np.max)])
-def test_pooling_matches_naive_loop(pooling, reduce):
-    # Map of 7 x 8 positions: a 3 x 3 grid has regions of 2 and 3 rows.
+@pytest.mark.parametrize(
+    "grids", [[(3, 3)], [(3, 3), (1, 2)], [(1, 1), (2, 2), (3, 3), (4, 4)]]
+)
+@pytest.mark.parametrize("by_regions", [False, True])
+def test_pooling_matches_naive_loop(pooling, reduce, grids, by_regions, monkeypatch):
+    # Map of 7 x 8 positions: a 3 x 3 grid has regions of 2 and 3 rows, and
+    # the grids' edges cut the map into cells that no grid has alone (but
+    # the 3 x 3 grid's own regions when it is alone).
+    if by_regions:
+        # Mean pooling region by region too, not by a pooling matrix.
+        monkeypatch.setattr("sklearn_sae._convolution._MAX_POOLING_MATRIX", 0)
     X = images(n=3)
-    grids = [(3, 3), (1, 2)]
     conv = ConvolutionalFeatures(
         SparseAutoencoder(n_components=4, max_iter=10, random_state=0),
         image_shape=(9, 10),
