@@ -43,9 +43,11 @@ BLAS runs as the workers run it. Dask's nanny starts worker processes with
 one BLAS thread (``distributed.nanny.pre-spawn-environ``), as training wants
 it; the workers of an in-process cluster share the driver's BLAS, which
 :func:`~sklearn_sae._optimize.minimize_lbfgs` limits to one thread for the
-whole fit. The tasks do not change BLAS's threads themselves: OpenBLAS's
-thread count set from a worker's thread was seen to change the rounding of
-later products in the whole process.
+whole fit, and :func:`persist_finite` and :func:`classifier_objective`
+while they compute the data to persist (a stack's layer input is the
+transform of the layer below). The tasks do not change BLAS's threads
+themselves: OpenBLAS's thread count set from a worker's thread was seen to
+change the rounding of later products in the whole process.
 
 This module imports dask; the estimators import it only when they are given
 a dask array.
@@ -73,6 +75,7 @@ from ._objective import (
     encode,
     masking_noise,
 )
+from ._optimize import single_threaded_blas
 
 _FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
 
@@ -167,7 +170,12 @@ def persist_finite(estimator, X):
     in-memory data, before any training starts.
     """
     client = client_for(estimator)
-    X = client.persist(X)
+    # The chunks (a stack's layer input is the lazy transform of the layer
+    # below) are computed here, before the fit limits BLAS to one thread as
+    # the in-memory fit computes them: limit it now.
+    with single_threaded_blas():
+        X = client.persist(X)
+        wait(X)
     flags = X.map_blocks(
         _nonfinite_flags,
         chunks=((1,) * len(X.chunks[0]), (2,)),
@@ -550,7 +558,11 @@ def classifier_objective(estimator, X, y_index, layer_sizes, alpha):
     """
     client = client_for(estimator)
     y = da.from_array(np.asarray(y_index, dtype=np.intp), chunks=(X.chunks[0],))
-    X, y = client.persist([X, y])
+    # The top layer's features are computed here, with one BLAS thread as in
+    # memory (see persist_finite).
+    with single_threaded_blas():
+        X, y = client.persist([X, y])
+        wait([X, y])
     return DaskClassifierObjective(X, y, layer_sizes, alpha=alpha)
 
 

@@ -27,7 +27,6 @@ import numpy as np
 import pytest
 from _models import assert_identical, fitted_attributes
 from sklearn.datasets import load_digits
-from threadpoolctl import threadpool_limits
 
 from sklearn_sae import KSparseAutoencoder, SparseAutoencoder, StackedSparseAutoencoder
 from sklearn_sae._objective import ParameterLayout, SparseAutoencoderObjective
@@ -223,24 +222,9 @@ def test_gradient_of_the_distributed_objective(client):
     assert check_gradient(objective, theta) < 1e-9
 
 
-@pytest.fixture
-def one_blas_thread():
-    """BLAS on one thread, on the caller's and the workers' threads alike.
-
-    A product's rounding may depend on how many threads BLAS splits it
-    over (OpenBLAS's Haswell kernels, on AVX2 machines, round the rows at
-    the threads' boundaries differently); one thread for both fits makes
-    identical arithmetic give identical bits.
-    """
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", list(_estimators()))
-def test_fit_on_one_chunk_is_the_in_memory_fit(
-    client, one_blas_thread, digits, name, dtype
-):
+def test_fit_on_one_chunk_is_the_in_memory_fit(client, digits, name, dtype):
     # The digits are one chunk for the in-memory objective too.
     X = digits.astype(dtype)
     estimator = _estimators()[name]
@@ -551,9 +535,7 @@ def test_gradient_of_the_distributed_classifier_objective(client):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_classifier_fit_on_one_chunk_is_the_in_memory_fit(
-    client, one_blas_thread, digits, dtype
-):
+def test_classifier_fit_on_one_chunk_is_the_in_memory_fit(client, digits, dtype):
     import dask.array as da
 
     from sklearn_sae import StackedSparseAutoencoderClassifier
