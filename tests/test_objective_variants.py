@@ -327,3 +327,20 @@ def test_keep_top_k_keeps_the_k_largest_of_each_row(k, monkeypatch):
     assert np.all((kept != 0).sum(axis=1) == min(k, 9))
     threshold = np.sort(inputs, axis=1)[:, [-min(k, 9)]]
     np.testing.assert_array_equal(kept, np.where(inputs >= threshold, inputs, 0.0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [1, 3, 8])
+def test_keep_top_k_breaks_ties_as_argpartition_does(k, dtype, monkeypatch):
+    monkeypatch.setattr(_rows, "_BLOCK_BYTES", 4 * 9 * 8)  # blocks of 4 rows
+    # Few distinct values: most rows have ties at their k-th largest.
+    inputs = np.random.RandomState(k).choice([-2.0, -1.0, 1.0, 2.0], (11, 9))
+    inputs = inputs.astype(dtype)
+    inputs[0] = np.arange(9)[::-1]  # and one row without ties
+    kept = keep_top_k(inputs.copy(), k)
+    expected = inputs.copy()
+    smallest = np.argpartition(expected, 9 - k - 1, axis=1)[:, : 9 - k]
+    np.put_along_axis(expected, smallest, 0, axis=1)
+    np.testing.assert_array_equal(kept, expected)
+    assert np.all(np.count_nonzero(kept[1:], axis=1) == k)
+    assert not np.signbit(kept[kept == 0]).any()  # +0.0 where dropped
