@@ -26,25 +26,17 @@ from the repository root::
 
 import argparse
 import os
-import subprocess
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from _cpu import cpu_features
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from sklearn_sae import ConvolutionalFeatures, SparseAutoencoder
 from sklearn_sae.datasets import load_mnist
-
-
-def cpu_features():
-    flags = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    avx = sorted({word for word in flags.split() if word.startswith("avx512")})
-    if avx:
-        return "AVX-512 (" + " ".join(avx[:3]) + ")"
-    return "AVX2" if "avx2" in flags.split() else "no AVX2"
 
 
 def floor(n_images, W, block, n_threads):

@@ -38,11 +38,11 @@ with small models, as a smoke test.
 
 import argparse
 import os
-import subprocess
 import time
 import warnings
 
 import numpy as np
+from _cpu import cpu_features
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -54,14 +54,6 @@ from sklearn_sae import (
     ZCAWhitener,
 )
 from sklearn_sae.datasets import load_mnist
-
-
-def cpu_features():
-    flags = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.split()
-    avx = sorted({word for word in flags if word.startswith("avx512")})
-    if avx:
-        return "AVX-512 (" + " ".join(avx[:3]) + ")"
-    return "AVX2" if "avx2" in flags else "no AVX2"
 
 
 def patch_model(whiten, n_components, max_iter):

@@ -15,22 +15,14 @@ best of ``--repeats``, one thread. Run from the repository root::
 
 import argparse
 import os
-import subprocess
 import time
 
 import numpy as np
+from _cpu import cpu_features
 from threadpoolctl import threadpool_limits
 
 from sklearn_sae import _rows
 from sklearn_sae._objective import keep_top_k
-
-
-def cpu_features():
-    flags = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.split()
-    avx = sorted({word for word in flags if word.startswith("avx512")})
-    if avx:
-        return "AVX-512 (" + " ".join(avx[:3]) + ")"
-    return "AVX2" if "avx2" in flags else "no AVX2"
 
 
 def blocks(Z):

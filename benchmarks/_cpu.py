@@ -1,0 +1,12 @@
+"""The CPU's vector extensions, as the benchmarks print them."""
+
+import subprocess
+
+
+def cpu_features():
+    """ "AVX-512 (its first three lscpu flags)", "AVX2" or "no AVX2"."""
+    flags = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.split()
+    avx = sorted({word for word in flags if word.startswith("avx512")})
+    if avx:
+        return "AVX-512 (" + " ".join(avx[:3]) + ")"
+    return "AVX2" if "avx2" in flags else "no AVX2"
