@@ -7,13 +7,18 @@ against the floor: the product of all patch rows by the filters, with the
 patch rows (im2col) and the result preallocated and only the matrix products
 timed. The 30.9 million rows do not fit in memory at once (7.9 GB of patch
 rows, 24.7 GB of products), so the floor runs the product in blocks of
-``--floor-block`` images, the same preallocated block every time, which is
-the product's cost alone. The floor is the best of two ways of using the
-cores: one loop with BLAS threads, and one thread per core sharing the
-blocks with single-threaded BLAS. Each pooling's transform is timed with
+images, the same preallocated block every time, which is the product's cost
+alone. Small blocks keep the product's output in the caches, large ones
+make fewer calls: the floor is the best over blocks of ``--floor-blocks``
+images (500 and 20 by default) and of the transform's batch sizes, and over
+two ways of using the cores: one loop with BLAS threads, and one thread per
+core sharing the blocks with single-threaded BLAS. Each pooling's transform
+is timed with
 ``n_jobs=1`` (batches one after the other, BLAS on all cores) and the
 default ``n_jobs=None`` (batches on as many threads as BLAS may use, BLAS
-single-threaded); the ratio is the transform's best time over the floor's.
+single-threaded), both with the default batch size; the ratio is the
+transform's best time over the floor's. ``--batch-sizes`` adds timings with
+``n_jobs=None`` and those numbers of images per batch, for comparison.
 The floors and the transforms take turns, ``--repeats`` rounds of each, so
 that a machine that slows down or speeds up during the run slows or speeds
 both. Run
@@ -78,10 +83,19 @@ def main(argv=None):
     parser.add_argument("--data-home", default=None, help="MNIST IDX directory")
     parser.add_argument("--quick", action="store_true", help="7,000 images")
     parser.add_argument("--n-components", type=int, default=200)
-    parser.add_argument("--floor-block", type=int, default=500, help="images")
+    parser.add_argument(
+        "--floor-blocks", type=int, nargs="+", default=[500, 20], help="images"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--pooling", nargs="+", choices=["mean", "max"], default=["mean", "max"]
+    )
+    parser.add_argument(
+        "--batch-sizes",
+        type=int,
+        nargs="*",
+        default=[],
+        help="images per batch to compare with the default, n_jobs=None",
     )
     args = parser.parse_args(argv)
 
@@ -111,34 +125,40 @@ def main(argv=None):
     W = conv.patch_model_.components_
     assert conv._encoder is not None  # the matrix-product path
 
-    floors = {n_threads: [] for n_threads in (None, os.cpu_count())}
-    times = {(pooling, n_jobs): [] for pooling in args.pooling for n_jobs in (1, None)}
+    conv.set_params(batch_size=None)
+    default = conv._batch_size(4)
+    blocks = sorted({*args.floor_blocks, default, *args.batch_sizes}, reverse=True)
+    ways = (None, os.cpu_count())  # BLAS threads, or threads
+    floors = {(n_threads, block): [] for block in blocks for n_threads in ways}
+    # (n_jobs, batch_size) of each timing; None is the default.
+    variants = [(1, None), (None, None)] + [(None, b) for b in args.batch_sizes]
+    times = {(pooling, *v): [] for pooling in args.pooling for v in variants}
     for _ in range(args.repeats):
-        for n_threads in floors:
-            start = time.perf_counter()
-            floor(X.shape[0], W, args.floor_block, n_threads)
-            floors[n_threads].append(time.perf_counter() - start)
-        for pooling, n_jobs in times:
-            conv.set_params(pooling=pooling, n_jobs=n_jobs)
+        for n_threads, block in floors:
+            seconds = floor(X.shape[0], W, block, n_threads)
+            floors[n_threads, block].append(seconds)
+        for pooling, n_jobs, batch_size in times:
+            conv.set_params(pooling=pooling, n_jobs=n_jobs, batch_size=batch_size)
             start = time.perf_counter()
             conv.transform(X)
-            times[pooling, n_jobs].append(time.perf_counter() - start)
-    for n_threads, seconds in floors.items():
+            times[pooling, n_jobs, batch_size].append(time.perf_counter() - start)
+    for (n_threads, block), seconds in floors.items():
         way = "BLAS threads" if n_threads is None else "threads"
-        print(f"floor, products only, {way:<29} {min(seconds):7.2f} s")
+        way = f"{way}, blocks of {block} images"
+        print(f"floor, products only, {way:<39} {min(seconds):7.2f} s")
     t_floor = min(min(seconds) for seconds in floors.values())
     for pooling in args.pooling:
-        for n_jobs in (1, None):
-            seconds = min(times[pooling, n_jobs])
+        for n_jobs, batch_size in variants:
+            seconds = min(times[pooling, n_jobs, batch_size])
+            size = f"{default} (default)" if batch_size is None else batch_size
             print(
                 f"transform, {pooling:<4} pooling, n_jobs={n_jobs!s:<4} batch_size "
-                f"{conv._batch_size(4):<4} {seconds:7.2f} s   "
-                f"{seconds / t_floor:.2f}x the floor"
+                f"{size!s:<13} {seconds:7.2f} s   {seconds / t_floor:.2f}x the floor"
             )
-        best = min(min(times[pooling, n_jobs]) for n_jobs in (1, None))
+        best = min(min(times[pooling, n_jobs, None]) for n_jobs in (1, None))
         print(
-            f"best transform / floor, {pooling} pooling: {best / t_floor:.2f} "
-            "(target 1.5, moonshot 1.3)"
+            f"best transform / floor, {pooling} pooling, default batch size: "
+            f"{best / t_floor:.2f} (target 1.5, moonshot 1.3)"
         )
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
