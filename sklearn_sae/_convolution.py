@@ -34,7 +34,7 @@ from .utils._validation import check_not_none
 
 # Working memory of one batch of images (patch rows and feature maps), per
 # thread, when ``batch_size`` is None.
-_BATCH_BYTES = 8 * 2**20
+_BATCH_BYTES = 4 * 2**20
 
 # Largest pooling matrix (regions x positions) used for mean pooling.
 _MAX_POOLING_MATRIX = 2**20
@@ -327,7 +327,7 @@ class ConvolutionalFeatures(
     batch_size : int, default=None
         Number of images processed together by :meth:`transform`. None
         chooses it so that the working memory of a batch (the patch rows and
-        the feature maps) stays near 8 MiB per thread. The memory of
+        the feature maps) stays near 4 MiB per thread. The memory of
         :meth:`transform` beyond its input and output is bounded by this,
         whatever the number of images.
 

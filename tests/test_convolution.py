@@ -171,7 +171,7 @@ def test_batches_give_the_same_result_as_one_batch(n_jobs):
     assert_allclose(batched, whole, rtol=1e-13)
     # The automatic size bounds the batch's working memory.
     conv.set_params(batch_size=None)
-    assert conv._batch_size(8) * 7 * 8 * (9 + 5) * 8 <= 8 * 2**20
+    assert conv._batch_size(8) * 7 * 8 * (9 + 5) * 8 <= 4 * 2**20
 
 
 def test_float32_in_float32_out():
