@@ -4,7 +4,7 @@ import subprocess
 
 
 def cpu_features():
-    """ "AVX-512 (its first three lscpu flags)", "AVX2" or "no AVX2"."""
+    """Name the widest of AVX-512 (with its first three flags) and AVX2."""
     flags = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.split()
     avx = sorted({word for word in flags if word.startswith("avx512")})
     if avx:

@@ -13,16 +13,14 @@ make fewer calls: the floor is the best over blocks of ``--floor-blocks``
 images (500 and 20 by default) and of the transform's batch sizes, and over
 two ways of using the cores: one loop with BLAS threads, and one thread per
 core sharing the blocks with single-threaded BLAS. Each pooling's transform
-is timed with
-``n_jobs=1`` (batches one after the other, BLAS on all cores) and the
-default ``n_jobs=None`` (batches on as many threads as BLAS may use, BLAS
-single-threaded), both with the default batch size; the ratio is the
+is timed with ``n_jobs=1`` (batches one after the other, BLAS on all cores)
+and the default ``n_jobs=None`` (batches on as many threads as BLAS may use,
+BLAS single-threaded), both with the default batch size; the ratio is the
 transform's best time over the floor's. ``--batch-sizes`` adds timings with
-``n_jobs=None`` and those numbers of images per batch, for comparison.
-The floors and the transforms take turns, ``--repeats`` rounds of each, so
-that a machine that slows down or speeds up during the run slows or speeds
-both. Run
-from the repository root::
+``n_jobs=None`` and those numbers of images per batch, for comparison. The
+floors and the transforms take turns, ``--repeats`` rounds of each, so that
+a machine that slows down or speeds up during the run slows or speeds both.
+Run from the repository root::
 
     python benchmarks/bench_convolution.py
 
