@@ -123,7 +123,6 @@ def main(argv=None):
     W = conv.patch_model_.components_
     assert conv._encoder is not None  # the matrix-product path
 
-    conv.set_params(batch_size=None)
     default = conv._batch_size(4)
     blocks = sorted({*args.floor_blocks, default, *args.batch_sizes}, reverse=True)
     ways = (None, os.cpu_count())  # BLAS threads, or threads

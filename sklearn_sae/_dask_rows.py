@@ -43,11 +43,11 @@ BLAS runs as the workers run it. Dask's nanny starts worker processes with
 one BLAS thread (``distributed.nanny.pre-spawn-environ``), as training wants
 it; the workers of an in-process cluster share the driver's BLAS, which
 :func:`~sklearn_sae._optimize.minimize_lbfgs` limits to one thread for the
-whole fit, and :func:`persist_finite` and :func:`classifier_objective`
-while they compute the data to persist (a stack's layer input is the
-transform of the layer below). The tasks do not change BLAS's threads
-themselves: OpenBLAS's thread count set from a worker's thread was seen to
-change the rounding of later products in the whole process.
+whole fit, and :func:`_persist` while it computes the data to persist (a
+stack's layer input is the transform of the layer below). The tasks do not
+change BLAS's threads themselves: OpenBLAS's thread count set from a
+worker's thread was seen to change the rounding of later products in the
+whole process.
 
 This module imports dask; the estimators import it only when they are given
 a dask array.
@@ -162,6 +162,19 @@ def _nonfinite_flags(block):
     return np.array([[np.isnan(block).any(), np.isinf(block).any()]])
 
 
+def _persist(client, *collections):
+    """Compute the dask ``collections`` on the cluster, keep them there, wait.
+
+    A stack's layer input is the lazy transform of the layer below: it is
+    computed here, before the fit limits BLAS to one thread, and with one
+    thread, as the in-memory fit computes it.
+    """
+    with single_threaded_blas():
+        persisted = client.persist(list(collections))
+        wait(persisted)
+    return persisted
+
+
 def persist_finite(estimator, X):
     """Persist the validated dask array X on the cluster and check its values.
 
@@ -169,13 +182,7 @@ def persist_finite(estimator, X):
     fit. Any NaN or infinity raises the error ``validate_data`` raises for
     in-memory data, before any training starts.
     """
-    client = client_for(estimator)
-    # The chunks (a stack's layer input is the lazy transform of the layer
-    # below) are computed here, before the fit limits BLAS to one thread as
-    # the in-memory fit computes them: limit it now.
-    with single_threaded_blas():
-        X = client.persist(X)
-        wait(X)
+    (X,) = _persist(client_for(estimator), X)
     flags = X.map_blocks(
         _nonfinite_flags,
         chunks=((1,) * len(X.chunks[0]), (2,)),
@@ -558,11 +565,7 @@ def classifier_objective(estimator, X, y_index, layer_sizes, alpha):
     """
     client = client_for(estimator)
     y = da.from_array(np.asarray(y_index, dtype=np.intp), chunks=(X.chunks[0],))
-    # The top layer's features are computed here, with one BLAS thread as in
-    # memory (see persist_finite).
-    with single_threaded_blas():
-        X, y = client.persist([X, y])
-        wait([X, y])
+    X, y = _persist(client, X, y)
     return DaskClassifierObjective(X, y, layer_sizes, alpha=alpha)
 
 
