@@ -123,7 +123,7 @@ def main(argv=None):
     W = conv.patch_model_.components_
     assert conv._encoder is not None  # the matrix-product path
 
-    default = conv._batch_size(4)
+    default = conv._batch_shape(4)[0]
     blocks = sorted({*args.floor_blocks, default, *args.batch_sizes}, reverse=True)
     ways = (None, os.cpu_count())  # BLAS threads, or threads
     floors = {(n_threads, block): [] for block in blocks for n_threads in ways}

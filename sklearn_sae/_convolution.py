@@ -32,12 +32,9 @@ from .preprocessing import ZCAWhitener
 from .utils._param_validation import StrictInterval
 from .utils._validation import check_not_none
 
-# Working memory of one batch of images (patch rows and feature maps), per
-# thread, when ``batch_size`` is None.
+# Working memory of one batch of images (a band's patch rows and feature
+# maps, and the pooled rows), per thread, when ``batch_size`` is None.
 _BATCH_BYTES = 4 * 2**20
-
-# Largest pooling matrix (regions x positions) used for mean pooling.
-_MAX_POOLING_MATRIX = 2**20
 
 
 # Subclasses of Options, one of the constraint types scikit-learn's parameter
@@ -244,20 +241,27 @@ def _affine_encoder(model):
     return np.ascontiguousarray(W), b, getattr(last, "_k", None)
 
 
-def _max_over_axis1(a, out):
-    """The maximum of ``a`` (n, k, ...) over its second axis, into ``out``.
+def _pool_cells(cells, out, plan, reduce, mean):
+    """Pool the cells (n, cut rows, cut columns, F) into ``out`` (n, R, F).
 
-    ``k - 1`` elementwise passes over contiguous slices, which are faster
-    than :func:`numpy.max`'s reduction over a middle axis; NaN propagates
-    alike.
+    ``cells`` holds the feature maps pooled between the cuts of all grids,
+    with ``reduce`` (:data:`numpy.add` or :data:`numpy.maximum`); each region
+    of each grid in ``plan`` (see ``_cell_plan``) pools the cells it covers,
+    divided by its area for the ``mean``.
     """
-    if a.shape[1] == 1:
-        np.copyto(out, a[:, 0], casting="same_kind")
-        return out
-    np.maximum(a[:, 0], a[:, 1], out=out)
-    for i in range(2, a.shape[1]):
-        np.maximum(out, a[:, i], out=out)
-    return out
+    n, _, _, n_features = cells.shape
+    region = 0
+    for (grid_rows, grid_cols), covers, areas in plan:
+        block = out[:, region : region + grid_rows * grid_cols]
+        block = block.reshape(n, grid_rows, grid_cols, n_features)
+        if covers is None:
+            np.copyto(block, cells)
+        else:
+            for i, j, rows, cols in covers:
+                reduce.reduce(cells[:, rows, cols], axis=(1, 2), out=block[:, i, j])
+        if mean:
+            block /= areas
+        region += grid_rows * grid_cols
 
 
 class ConvolutionalFeatures(
@@ -325,11 +329,14 @@ class ConvolutionalFeatures(
         never modified. If False, a clone is fitted.
 
     batch_size : int, default=None
-        Number of images processed together by :meth:`transform`. None
-        chooses it so that the working memory of a batch (the patch rows and
-        the feature maps) stays near 4 MiB per thread. The memory of
-        :meth:`transform` beyond its input and output is bounded by this,
-        whatever the number of images.
+        Number of images processed together by :meth:`transform`. Their
+        feature maps are made and pooled a band of rows at a time (the rows
+        of window positions between two region edges). None chooses the
+        number so that the working memory of a batch (a band's patch rows
+        and feature maps, and the maps pooled over rows) stays near 4 MiB
+        per thread, and makes a band that is larger than that on its own in
+        pieces. The memory of :meth:`transform` beyond its input and output
+        is bounded by this, whatever the number of images.
 
     n_jobs : int, default=None
         Number of threads that process batches in parallel, each with
@@ -564,13 +571,37 @@ class ConvolutionalFeatures(
     def _n_features_out(self):
         return self.n_regions_ * self._n_patch_features
 
-    def _batch_size(self, itemsize):
+    def _cuts(self):
+        """The rows and columns where some grid's regions begin or end."""
+        oh, ow = self.feature_map_shape_
+        rows = sorted(
+            {e for grid_rows, _ in self._grids for e in _edges(oh, grid_rows)}
+        )
+        cols = sorted(
+            {e for _, grid_cols in self._grids for e in _edges(ow, grid_cols)}
+        )
+        return rows, cols
+
+    def _batch_shape(self, itemsize):
+        """Images per batch, and rows of window positions per product.
+
+        A batch's feature maps are made one band of rows at a time (the rows
+        between two cuts), each band pooled over its rows while it is in the
+        caches; a band taller than the working memory allows is made in
+        pieces.
+        """
+        ow = self.feature_map_shape_[1]
+        cut_rows, _ = self._cuts()
+        band = max(r1 - r0 for r0, r1 in pairwise(cut_rows))
         if self.batch_size is not None:
-            return self.batch_size
-        positions = self.feature_map_shape_[0] * self.feature_map_shape_[1]
+            return self.batch_size, band
         n_values = self.patch_size_[0] * self.patch_size_[1] * self.image_shape_[2]
-        per_image = positions * (n_values + self._n_patch_features) * itemsize
-        return max(1, _BATCH_BYTES // per_image)
+        n_features = self._n_patch_features
+        row = ow * (n_values + n_features) * itemsize
+        pooled = (len(cut_rows) - 1) * ow * n_features * itemsize
+        if band * row + pooled <= _BATCH_BYTES:
+            return _BATCH_BYTES // (band * row + pooled), band
+        return 1, max(1, (_BATCH_BYTES - pooled) // row)
 
     def transform(self, X):
         """Convolve the patch features over the images X and pool them.
@@ -595,7 +626,7 @@ class ConvolutionalFeatures(
         )
         n_samples = X.shape[0]
         out = np.empty((n_samples, self._n_features_out), dtype=X.dtype)
-        step = self._batch_size(X.dtype.itemsize)
+        step, piece = self._batch_shape(X.dtype.itemsize)
         batches = [
             (start, min(start + step, n_samples)) for start in range(0, n_samples, step)
         ]
@@ -605,41 +636,30 @@ class ConvolutionalFeatures(
             n_threads = effective_n_jobs(self.n_jobs)
         n_threads = min(n_threads, max(1, len(batches)))
         if n_threads <= 1:
-            self._run(X, out, batches)
+            self._run(X, out, batches, piece)
             return out
         with (
             threadpool_limits(limits=1, user_api="blas"),
             ThreadPoolExecutor(n_threads) as executor,
         ):
             futures = [
-                executor.submit(self._run, X, out, batches[i::n_threads])
+                executor.submit(self._run, X, out, batches[i::n_threads], piece)
                 for i in range(n_threads)
             ]
             for future in futures:
                 future.result()
         return out
 
-    def _pooling_matrix(self, dtype):
-        """Weights of every position in every region, (n_regions, oh * ow).
-
-        Mean pooling is this matrix times the feature maps of an image.
-        """
-        oh, ow = self.feature_map_shape_
-        rows = []
-        for grid_rows, grid_cols in self._grids:
-            row_edges = _edges(oh, grid_rows)
-            col_edges = _edges(ow, grid_cols)
-            for r in range(grid_rows):
-                for c in range(grid_cols):
-                    region = np.zeros((oh, ow))
-                    r0, r1 = row_edges[r], row_edges[r + 1]
-                    c0, c1 = col_edges[c], col_edges[c + 1]
-                    region[r0:r1, c0:c1] = 1.0 / ((r1 - r0) * (c1 - c0))
-                    rows.append(region.ravel())
-        return np.array(rows, dtype=dtype)
-
-    def _run(self, X, out, batches):
+    def _run(self, X, out, batches, piece):
         """Fill ``out``'s rows of each (start, stop) batch, reusing buffers.
+
+        The feature maps of a batch are made ``piece`` rows of window
+        positions at a time, never across a cut between pooling regions,
+        and pooled while they are in the caches: over their rows, into one
+        strip per band of rows between two cuts, then over the columns
+        between two cuts, into cells; each region then pools its cells. A
+        pyramid of grids therefore reads the feature maps once, not once per
+        grid.
 
         On the fast path, with the sigmoid and mean pooling, ``sigmoid(z) =
         (1 + tanh(z / 2)) / 2``: the patch rows get a last column of ones and
@@ -650,61 +670,75 @@ class ConvolutionalFeatures(
         increasing, are applied to the pooled maxima.
         """
         dtype = X.dtype
-        oh, ow = self.feature_map_shape_
+        ow = self.feature_map_shape_[1]
         ph, pw = self.patch_size_
         n_values = ph * pw * self.image_shape_[2]
         n_features = self._n_patch_features
         mean = self.pooling == "mean"
+        reduce = np.add if mean else np.maximum
+        cut_rows, cut_cols = self._cuts()
+        # (band, first row, stop row) of each product.
+        pieces = [
+            (band, r, min(r + piece, r1))
+            for band, (r0, r1) in enumerate(pairwise(cut_rows))
+            for r in range(r0, r1, piece)
+        ]
+        plan = self._cell_plan()
         largest = max(stop - start for start, stop in batches)
-        n_rows = largest * oh * ow
+        n_rows = largest * max(r1 - r0 for _, r0, r1 in pieces) * ow
         fast = self._encoder is not None
         if fast:
             W, b, k = self._encoder
             # The bias enters the product only before tanh (mean pooling).
             bias_column = k is None and mean
-            if bias_column:
-                WT = np.ascontiguousarray((0.5 * np.hstack([W, b[:, None]])).T)
-            else:
-                WT = np.ascontiguousarray(W.T)
-            WT, W, b = WT.astype(dtype), W.astype(dtype), b.astype(dtype)
+            WT = (0.5 * np.hstack([W, b[:, None]])).T if bias_column else W.T
+            WT, b = np.ascontiguousarray(WT, dtype=dtype), b.astype(dtype)
+            if k is not None:
+                W = W.astype(dtype)
             maps = np.empty((n_rows, n_features), dtype=dtype)
         else:
             bias_column = False
         cols = np.empty((n_rows, n_values + bias_column), dtype=dtype)
         if bias_column:
             cols[:, n_values] = 1
-        # Mean pooling as a product when the pooling matrix is small (it
-        # always is for a few regions), else region by region.
-        by_product = mean and self.n_regions_ * oh * ow <= _MAX_POOLING_MATRIX
-        pooling = self._pooling_matrix(dtype) if by_product else None
+        strips = np.empty((largest, len(cut_rows) - 1, ow, n_features), dtype=dtype)
+        cells = np.empty(
+            (largest, len(cut_rows) - 1, len(cut_cols) - 1, n_features), dtype=dtype
+        )
+        images = X.reshape(-1, *self.image_shape_)
+        all_rows = _patch_rows(images, self.patch_size_, self.stride)
         for start, stop in batches:
             n = stop - start
-            images = X[start:stop].reshape(n, *self.image_shape_)
-            rows = _patch_rows(images, self.patch_size_, self.stride)
-            c = cols[: n * oh * ow]
-            np.copyto(c[:, :n_values].reshape(rows.shape), rows)
+            rows = all_rows[start:stop]
+            for band, r0, r1 in pieces:
+                c = cols[: n * (r1 - r0) * ow]
+                np.copyto(
+                    c[:, :n_values].reshape(n, r1 - r0, *rows.shape[2:]),
+                    rows[:, r0:r1],
+                )
+                if fast:
+                    z = maps[: len(c)]
+                    if k is not None:
+                        encode(c[:, :n_values], W, b, out=z, k=k)
+                    else:
+                        np.matmul(c, WT, out=z)
+                        if mean:
+                            np.tanh(z, out=z)
+                else:
+                    z = self.patch_model_.transform(c)
+                    if sp.issparse(z):
+                        z = z.toarray()
+                    z = np.asarray(z)
+                z = z.reshape(n, r1 - r0, ow, n_features)
+                strip = strips[:n, band]
+                if r0 == cut_rows[band]:
+                    reduce.reduce(z, axis=1, out=strip)
+                else:
+                    reduce(strip, reduce.reduce(z, axis=1), out=strip)
+            for j, (c0, c1) in enumerate(pairwise(cut_cols)):
+                reduce.reduce(strips[:n, :, c0:c1], axis=2, out=cells[:n, :, j])
             pooled = out[start:stop].reshape(n, self.n_regions_, n_features)
-            if fast:
-                z = maps[: n * oh * ow]
-                if k is not None:
-                    encode(c[:, :n_values], W, b, out=z, k=k)
-                else:
-                    np.matmul(c, WT, out=z)
-                    if mean:
-                        np.tanh(z, out=z)
-            else:
-                z = self.patch_model_.transform(c)
-                if sp.issparse(z):
-                    z = z.toarray()
-                z = np.asarray(z)
-            z = z.reshape(n, oh * ow, n_features)
-            if by_product:
-                if z.dtype == dtype:
-                    np.matmul(pooling, z, out=pooled)
-                else:
-                    pooled[...] = np.matmul(pooling.astype(z.dtype), z)
-            else:
-                self._region_pool(z.reshape(n, oh, ow, n_features), pooled)
+            _pool_cells(cells[:n], pooled, plan, reduce, mean)
             if fast and k is None:
                 if mean:
                     pooled *= 0.5
@@ -713,58 +747,33 @@ class ConvolutionalFeatures(
                     pooled += b
                     sigmoid(pooled, out=pooled)
 
-    def _region_pool(self, maps, out):
-        """Pool ``maps`` (n, oh, ow, F) over every grid into ``out`` (n, R, F).
+    def _cell_plan(self):
+        """How each grid's regions cover the cells between the cuts.
 
-        The edges of all grids cut the maps into cells; one pass over the
-        maps pools every cell, and each region pools its cells. A pyramid of
-        grids therefore reads the maps once, not once per grid.
+        A list with, for each grid, its ``(rows, columns)``, None when its
+        regions are the cells, else the ``(row, column, cell rows, cell
+        columns)`` of each region, and the regions' areas in positions.
         """
-        n, oh, ow, n_features = maps.shape
-        mean = self.pooling == "mean"
-        edges = [(_edges(oh, rows), _edges(ow, cols)) for rows, cols in self._grids]
-        cut_rows = sorted({e for row_edges, _ in edges for e in row_edges})
-        cut_cols = sorted({e for _, col_edges in edges for e in col_edges})
-        cells = np.empty(
-            (n, len(cut_rows) - 1, len(cut_cols) - 1, n_features), dtype=out.dtype
-        )
-        # Rows first, into one strip per band of rows; then each band of
-        # columns across all strips at once.
-        strips = np.empty((n, len(cut_rows) - 1, ow, n_features), dtype=out.dtype)
-        for i, (r0, r1) in enumerate(pairwise(cut_rows)):
-            if mean:
-                np.sum(maps[:, r0:r1], axis=1, out=strips[:, i])
-            else:
-                _max_over_axis1(maps[:, r0:r1], strips[:, i])
-        by_column = strips.transpose(0, 2, 1, 3)
-        for j, (c0, c1) in enumerate(pairwise(cut_cols)):
-            if mean:
-                np.sum(by_column[:, c0:c1], axis=1, out=cells[:, :, j])
-            else:
-                _max_over_axis1(by_column[:, c0:c1], cells[:, :, j])
-        region = 0
-        for row_edges, col_edges in edges:
-            n_regions = (len(row_edges) - 1) * (len(col_edges) - 1)
-            if row_edges == cut_rows and col_edges == cut_cols:
-                # The grid's regions are the cells.
-                block = out[:, region : region + n_regions]
-                np.copyto(block, cells.reshape(n, n_regions, n_features))
-                if mean:
-                    areas = np.multiply.outer(np.diff(row_edges), np.diff(col_edges))
-                    block /= areas.reshape(1, n_regions, 1)
-                region += n_regions
-                continue
-            for r0, r1 in pairwise(row_edges):
-                i0, i1 = cut_rows.index(r0), cut_rows.index(r1)
-                for c0, c1 in pairwise(col_edges):
-                    j0, j1 = cut_cols.index(c0), cut_cols.index(c1)
-                    block = cells[:, i0:i1, j0:j1].reshape(n, -1, n_features)
-                    if mean:
-                        np.sum(block, axis=1, out=out[:, region])
-                        out[:, region] /= (r1 - r0) * (c1 - c0)
-                    else:
-                        _max_over_axis1(block, out[:, region])
-                    region += 1
+        oh, ow = self.feature_map_shape_
+        cut_rows, cut_cols = self._cuts()
+        plan = []
+        for grid in self._grids:
+            row_edges, col_edges = _edges(oh, grid[0]), _edges(ow, grid[1])
+            covers = None
+            if row_edges != cut_rows or col_edges != cut_cols:
+                covers = [
+                    (
+                        i,
+                        j,
+                        slice(cut_rows.index(r0), cut_rows.index(r1)),
+                        slice(cut_cols.index(c0), cut_cols.index(c1)),
+                    )
+                    for i, (r0, r1) in enumerate(pairwise(row_edges))
+                    for j, (c0, c1) in enumerate(pairwise(col_edges))
+                ]
+            areas = np.multiply.outer(np.diff(row_edges), np.diff(col_edges))
+            plan.append((grid, covers, areas[:, :, None]))
+        return plan
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -131,14 +131,10 @@ def naive_pool(maps, grids, reduce):
 @pytest.mark.parametrize(
     "grids", [[(3, 3)], [(3, 3), (1, 2)], [(1, 1), (2, 2), (3, 3), (4, 4)]]
 )
-@pytest.mark.parametrize("by_regions", [False, True])
-def test_pooling_matches_naive_loop(pooling, reduce, grids, by_regions, monkeypatch):
+def test_pooling_matches_naive_loop(pooling, reduce, grids):
     # Map of 7 x 8 positions: a 3 x 3 grid has regions of 2 and 3 rows, and
     # the grids' edges cut the map into cells that no grid has alone (but
     # the 3 x 3 grid's own regions when it is alone).
-    if by_regions:
-        # Mean pooling region by region too, not by a pooling matrix.
-        monkeypatch.setattr("sklearn_sae._convolution._MAX_POOLING_MATRIX", 0)
     X = images(n=3)
     conv = ConvolutionalFeatures(
         SparseAutoencoder(n_components=4, max_iter=10, random_state=0),
@@ -169,9 +165,34 @@ def test_batches_give_the_same_result_as_one_batch(n_jobs):
     whole = conv.transform(X)
     batched = conv.set_params(batch_size=3, n_jobs=n_jobs).transform(X)
     assert_allclose(batched, whole, rtol=1e-13)
-    # The automatic size bounds the batch's working memory.
+    # The automatic size bounds the batch's working memory: a band of 4 of
+    # the 7 rows of positions (the 2 x 2 grid cuts them at 3), its patch
+    # rows of 9 values and 5 features, and a pooled row per band.
     conv.set_params(batch_size=None)
-    assert conv._batch_size(8) * 7 * 8 * (9 + 5) * 8 <= 4 * 2**20
+    n_images, n_rows = conv._batch_shape(8)
+    assert n_rows == 4
+    assert n_images * (n_rows * 8 * (9 + 5) + 2 * 8 * 5) * 8 <= 4 * 2**20
+
+
+@pytest.mark.parametrize("pooling", ["mean", "max"])
+def test_bands_taller_than_the_batch_memory_are_made_in_pieces(pooling, monkeypatch):
+    # Room for 2 rows of positions of one image: the bands of 3 and 4 rows
+    # are made in pieces, each pooled onto the rows before it.
+    X = images(n=3)
+    conv = ConvolutionalFeatures(
+        SparseAutoencoder(n_components=5, max_iter=10, random_state=0),
+        image_shape=(9, 10),
+        patch_size=3,
+        pooling=pooling,
+        n_patches=200,
+        random_state=0,
+    ).fit(X)
+    whole = conv.transform(X)
+    row, pooled = 8 * (9 + 5) * 8, 2 * 8 * 5 * 8
+    monkeypatch.setattr("sklearn_sae._convolution._BATCH_BYTES", 2 * row + pooled)
+    assert conv._batch_shape(8) == (1, 2)
+    assert_allclose(conv.transform(X), whole, rtol=1e-13)
+    assert_allclose(generic(conv).transform(X), whole, rtol=1e-12)
 
 
 def test_float32_in_float32_out():
@@ -341,19 +362,18 @@ def test_pipeline_and_grid_search():
     assert search.score(X, y) > 0.9
 
 
-def test_mean_pooling_region_by_region(monkeypatch):
-    # Grids too fine for a pooling matrix are pooled region by region.
+@pytest.mark.parametrize(("pooling", "reduce"), [("mean", np.mean), ("max", np.max)])
+def test_pooling_over_regions_of_one_position(pooling, reduce):
+    # A grid as fine as the map: every position is a region, every row a band.
     X = images(n=3)
     conv = ConvolutionalFeatures(
         SparseAutoencoder(n_components=4, max_iter=10, random_state=0),
         image_shape=(9, 10),
         patch_size=3,
+        pooling=pooling,
         pooling_grid=[(7, 8), (2, 3)],
         n_patches=100,
         random_state=0,
     ).fit(X)
-    by_product = conv.transform(X)
-    monkeypatch.setattr("sklearn_sae._convolution._MAX_POOLING_MATRIX", 0)
-    expected = naive_pool(naive_maps(conv, X), [(7, 8), (2, 3)], np.mean)
+    expected = naive_pool(naive_maps(conv, X), [(7, 8), (2, 3)], reduce)
     assert_allclose(conv.transform(X), expected, rtol=1e-12)
-    assert_allclose(by_product, expected, rtol=1e-12)
