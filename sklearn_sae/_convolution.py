@@ -193,6 +193,28 @@ def _patch_rows(images, patch_size, stride):
     )
 
 
+def _patch_runs(X, image_shape, patch_size, stride):
+    """The patches of the images ``X`` as runs of bytes, (n, oh, ow, ph).
+
+    ``X`` is C-contiguous, one image of ``image_shape`` (H, W, C) per row. A
+    patch is ``ph`` runs of ``pw * C`` values, one per image row it covers;
+    each run here is one element of a void dtype of that many bytes, so
+    that copying patch rows moves whole runs rather than single values, as
+    a copy from :func:`_patch_rows` does. A patch row of the patch model's
+    input, viewed with this dtype, is ``ph`` such runs.
+    """
+    height, width, channels = image_shape
+    ph, pw = patch_size
+    item = X.dtype.itemsize
+    row = width * channels * item
+    return np.ndarray(
+        shape=(X.shape[0], (height - ph) // stride + 1, (width - pw) // stride + 1, ph),
+        dtype=np.dtype((np.void, pw * channels * item)),
+        buffer=X,
+        strides=(height * row, stride * row, stride * channels * item, row),
+    )
+
+
 def _affine_encoder(model):
     """The patch model as ``f(x W^T + b)`` with ``f`` elementwise or top-k.
 
@@ -705,16 +727,14 @@ class ConvolutionalFeatures(
         cells = np.empty(
             (largest, len(cut_rows) - 1, len(cut_cols) - 1, n_features), dtype=dtype
         )
-        images = X.reshape(-1, *self.image_shape_)
-        all_rows = _patch_rows(images, self.patch_size_, self.stride)
+        runs = _patch_runs(X, self.image_shape_, self.patch_size_, self.stride)
         for start, stop in batches:
             n = stop - start
-            rows = all_rows[start:stop]
             for band, r0, r1 in pieces:
                 c = cols[: n * (r1 - r0) * ow]
+                patch_rows = c[:, :n_values].view(runs.dtype)
                 np.copyto(
-                    c[:, :n_values].reshape(n, r1 - r0, *rows.shape[2:]),
-                    rows[:, r0:r1],
+                    patch_rows.reshape(n, r1 - r0, ow, ph), runs[start:stop, r0:r1]
                 )
                 if fast:
                     z = maps[: len(c)]

@@ -80,6 +80,11 @@ def test_fast_path_equals_generic_path(model, pooling, dtype, channels):
     assert fast.shape == (12, (1 + 4 + 6) * conv._n_patch_features)
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     assert_allclose(fast, slow, rtol=rtol, atol=rtol * 1e-2)
+    # Both copy the patch rows alike; a loop over the windows checks that.
+    reduce = np.mean if pooling == "mean" else np.max
+    grids = [(1, 1), (2, 2), (3, 2)]
+    expected = naive_pool(naive_maps(conv, X), grids, reduce)
+    assert_allclose(slow, expected, rtol=rtol, atol=rtol * 1e-2)
 
 
 def test_generic_path_for_other_patch_models():
