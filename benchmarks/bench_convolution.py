@@ -10,7 +10,7 @@ rows, 24.7 GB of products), so the floor runs the product in blocks of
 images, the same preallocated block every time, which is the product's cost
 alone. Small blocks keep the product's output in the caches, large ones
 make fewer calls: the floor is the best over blocks of ``--floor-blocks``
-images (500 and 20 by default) and of the transform's batch sizes, and over
+images (500, 20 and 4 by default) and of the transform's batch sizes, and over
 two ways of using the cores: one loop with BLAS threads, and one thread per
 core sharing the blocks with single-threaded BLAS. Each pooling's transform
 is timed with ``n_jobs=1`` (batches one after the other, BLAS on all cores)
@@ -82,7 +82,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="7,000 images")
     parser.add_argument("--n-components", type=int, default=200)
     parser.add_argument(
-        "--floor-blocks", type=int, nargs="+", default=[500, 20], help="images"
+        "--floor-blocks", type=int, nargs="+", default=[500, 20, 4], help="images"
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
