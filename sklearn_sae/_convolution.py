@@ -413,8 +413,9 @@ class ConvolutionalFeatures(
     :class:`~sklearn.preprocessing.StandardScaler` and :class:`ZCAWhitener`
     steps in a :class:`~sklearn.pipeline.Pipeline`), the preprocessing is
     folded into the weights, ``W Z (x - mean) + b``, and the convolution of a
-    batch is one matrix product of all its patch rows by the filters,
-    followed by the sigmoid (or the top-k) and the pooling. With max pooling
+    band of rows of a batch (see ``batch_size``) is one matrix product of
+    its patch rows by the filters, followed by the sigmoid (or the top-k)
+    and the pooling. With max pooling
     the sigmoid, being increasing, is applied after the pooling, to the
     pooled values only. Any other patch model has its own ``transform``
     called on the patch rows of each batch; both give the same features to
