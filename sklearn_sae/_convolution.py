@@ -729,25 +729,22 @@ class ConvolutionalFeatures(
             (largest, len(cut_rows) - 1, len(cut_cols) - 1, n_features), dtype=dtype
         )
         runs = _patch_runs(X, self.image_shape_, self.patch_size_, self.stride)
-        row_bytes = cols.shape[1] * cols.itemsize
+        # cols[:, :n_values] as ph runs per row, without .view(), which
+        # NumPy < 1.23 refuses when a bias column follows.
+        cols_runs = np.ndarray(
+            (n_rows, ph),
+            dtype=runs.dtype,
+            buffer=cols,
+            strides=(cols.shape[1] * cols.itemsize, runs.itemsize),
+        )
         for start, stop in batches:
             n = stop - start
             for band, r0, r1 in pieces:
                 c = cols[: n * (r1 - r0) * ow]
-                # c[:, :n_values] as ph runs per row, without .view(), which
-                # NumPy < 1.23 refuses when a bias column follows.
-                patch_rows = np.ndarray(
-                    (n, r1 - r0, ow, ph),
-                    dtype=runs.dtype,
-                    buffer=cols,
-                    strides=(
-                        (r1 - r0) * ow * row_bytes,
-                        ow * row_bytes,
-                        row_bytes,
-                        runs.itemsize,
-                    ),
+                np.copyto(
+                    cols_runs[: len(c)].reshape(n, r1 - r0, ow, ph),
+                    runs[start:stop, r0:r1],
                 )
-                np.copyto(patch_rows, runs[start:stop, r0:r1])
                 if fast:
                     z = maps[: len(c)]
                     if k is not None:
