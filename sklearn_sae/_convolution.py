@@ -9,7 +9,6 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 from joblib import effective_n_jobs
-from numpy.lib.stride_tricks import as_strided
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -173,35 +172,15 @@ def _edges(n, parts):
     return [(i * n) // parts for i in range(parts + 1)]
 
 
-def _patch_rows(images, patch_size, stride):
-    """A strided view of the patches of ``images``, shape (B, oh, ow, ph, pw*C).
-
-    ``images`` is C-contiguous of shape (B, H, W, C); the view's last two axes
-    hold a patch in C order (rows, columns, channels), the layout of the patch
-    model's input, and its last axis is contiguous.
-    """
-    n, height, width, channels = images.shape
-    ph, pw = patch_size
-    sn, sh, sw, sc = images.strides
-    oh = (height - ph) // stride + 1
-    ow = (width - pw) // stride + 1
-    return as_strided(
-        images,
-        shape=(n, oh, ow, ph, pw * channels),
-        strides=(sn, stride * sh, stride * sw, sh, sc),
-        writeable=False,
-    )
-
-
 def _patch_runs(X, image_shape, patch_size, stride):
     """The patches of the images ``X`` as runs of bytes, (n, oh, ow, ph).
 
     ``X`` is C-contiguous, one image of ``image_shape`` (H, W, C) per row. A
     patch is ``ph`` runs of ``pw * C`` values, one per image row it covers;
     each run here is one element of a void dtype of that many bytes, so
-    that copying patch rows moves whole runs rather than single values, as
-    a copy from :func:`_patch_rows` does. A patch row of the patch model's
-    input, viewed with this dtype, is ``ph`` such runs.
+    that copying patch rows moves whole runs rather than single values. A
+    patch row of the patch model's input, viewed with this dtype, is ``ph``
+    such runs.
     """
     height, width, channels = image_shape
     ph, pw = patch_size
@@ -558,12 +537,12 @@ class ConvolutionalFeatures(
             patch_model = copy.deepcopy(self.patch_model)
         else:
             rng = check_random_state(self.random_state)
-            images = X.reshape(-1, *image)
-            rows = _patch_rows(images, patch, 1)
+            runs = _patch_runs(X, image, patch, 1)
             index = rng.randint(X.shape[0], size=self.n_patches)
-            top = rng.randint(rows.shape[1], size=self.n_patches)
-            left = rng.randint(rows.shape[2], size=self.n_patches)
-            patches = rows[index, top, left].reshape(self.n_patches, n_values)
+            top = rng.randint(runs.shape[1], size=self.n_patches)
+            left = rng.randint(runs.shape[2], size=self.n_patches)
+            # A C-contiguous copy of ph runs per patch: the patch's values.
+            patches = runs[index, top, left].view(X.dtype)
             patch_model = clone(self.patch_model)
             # Seed the random_state parameters left at None (at any depth),
             # so that random_state makes the whole fit reproducible.
