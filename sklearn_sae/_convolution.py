@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from ._k_sparse_autoencoder import KSparseAutoencoder
-from ._objective import encode, sigmoid
+from ._objective import _logistic_of_negated, encode, sigmoid
 from ._rows import default_n_threads
 from ._sparse_autoencoder import SparseAutoencoder
 from .preprocessing import ZCAWhitener
@@ -663,13 +663,12 @@ class ConvolutionalFeatures(
         pyramid of grids therefore reads the feature maps once, not once per
         grid.
 
-        On the fast path, with the sigmoid and mean pooling, ``sigmoid(z) =
-        (1 + tanh(z / 2)) / 2``: the patch rows get a last column of ones and
-        the weights the bias, halved (exactly), so that the product gives
-        ``z / 2``; one pass of ``tanh`` follows, and the affine part, being
-        linear, is applied after the pooling. With max pooling the product
-        is the patch rows by the weights alone: the bias and the sigmoid,
-        increasing, are applied to the pooled maxima.
+        On the fast path with mean pooling, the patch rows get a last column
+        of ones and the weights the bias, both negated, so that the product
+        gives ``-z`` and the sigmoid takes three passes (``exp``, ``+ 1``,
+        reciprocal) where ``sigmoid`` takes four. With max pooling the
+        product is the patch rows by the weights alone: the bias and the
+        sigmoid, increasing, are applied to the pooled maxima.
         """
         dtype = X.dtype
         ow = self.feature_map_shape_[1]
@@ -691,9 +690,10 @@ class ConvolutionalFeatures(
         fast = self._encoder is not None
         if fast:
             W, b, k = self._encoder
-            # The bias enters the product only before tanh (mean pooling).
+            # The bias enters the product only before the sigmoid (mean
+            # pooling), where the product gives -z.
             bias_column = k is None and mean
-            WT = (0.5 * np.hstack([W, b[:, None]])).T if bias_column else W.T
+            WT = -np.hstack([W, b[:, None]]).T if bias_column else W.T
             WT, b = np.ascontiguousarray(WT, dtype=dtype), b.astype(dtype)
             if k is not None:
                 W = W.astype(dtype)
@@ -731,7 +731,7 @@ class ConvolutionalFeatures(
                     else:
                         np.matmul(c, WT, out=z)
                         if mean:
-                            np.tanh(z, out=z)
+                            _logistic_of_negated(z)
                 else:
                     z = self.patch_model_.transform(c)
                     if sp.issparse(z):
@@ -747,13 +747,9 @@ class ConvolutionalFeatures(
                 reduce.reduce(strips[:n, :, c0:c1], axis=2, out=cells[:n, :, j])
             pooled = out[start:stop].reshape(n, self.n_regions_, n_features)
             _pool_cells(cells[:n], pooled, plan, reduce, mean)
-            if fast and k is None:
-                if mean:
-                    pooled *= 0.5
-                    pooled += 0.5
-                else:
-                    pooled += b
-                    sigmoid(pooled, out=pooled)
+            if fast and k is None and not mean:
+                pooled += b
+                sigmoid(pooled, out=pooled)
 
     def _cell_plan(self):
         """How each grid's regions cover the cells between the cuts.

@@ -127,9 +127,10 @@ def sigmoid(Z, out=None):
 def _logistic_of_negated(Z):
     """``1 / (1 + exp(Z))``, the logistic function of ``-Z``, in place.
 
-    Three passes: the objective computes ``-Z`` in its matrix products, with
-    negated weights, and saves :func:`sigmoid`'s negation. Negation is exact,
-    so the result is bitwise :func:`sigmoid`'s of ``-Z``.
+    Three passes: the objective and the convolution compute ``-Z`` in their
+    matrix products, with negated weights, and save :func:`sigmoid`'s
+    negation. Negation is exact, so the result is bitwise :func:`sigmoid`'s
+    of ``-Z``.
     """
     # exp overflows to inf past 88.7 in float32, 709.8 in float64 (the result
     # is 1 / inf = 0) and underflows to 0 far below (the result is 1): both

@@ -87,6 +87,32 @@ def test_fast_path_equals_generic_path(model, pooling, dtype, channels):
     assert_allclose(slow, expected, rtol=rtol, atol=rtol * 1e-2)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("pooling", ["mean", "max"])
+def test_saturated_sigmoid_is_exact_and_silent(pooling, dtype):
+    # Pre-activations far past exp's overflow (88.7 in float32, 709.8 in
+    # float64) on both sides: the sigmoid saturates to 0 and 1 with no
+    # RuntimeWarning (an error in this suite) and no NaN.
+    X = images(dtype=dtype)
+    conv = ConvolutionalFeatures(
+        SparseAutoencoder(n_components=5, max_iter=15, random_state=0),
+        image_shape=(9, 10),
+        patch_size=3,
+        pooling=pooling,
+        pooling_grid=(2, 2),
+        n_patches=300,
+        random_state=0,
+    ).fit(X)
+    X_far = (X - 0.5) * 1e6
+    maps = naive_maps(conv, X_far)
+    assert (maps == 0).mean() > 0.2
+    assert (maps == 1).mean() > 0.2
+    fast = conv.transform(X_far)
+    assert np.isfinite(fast).all()
+    reduce = np.mean if pooling == "mean" else np.max
+    assert_allclose(fast, naive_pool(maps, [(2, 2)], reduce), rtol=1e-6, atol=1e-7)
+
+
 def test_generic_path_for_other_patch_models():
     X = images()
     conv = ConvolutionalFeatures(
