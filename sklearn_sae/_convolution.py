@@ -394,11 +394,10 @@ class ConvolutionalFeatures(
     folded into the weights, ``W Z (x - mean) + b``, and the convolution of a
     band of rows of a batch (see ``batch_size``) is one matrix product of
     its patch rows by the filters, followed by the sigmoid (or the top-k)
-    and the pooling. With max pooling
-    the sigmoid, being increasing, is applied after the pooling, to the
-    pooled values only. Any other patch model has its own ``transform``
-    called on the patch rows of each batch; both give the same features to
-    floating-point rounding.
+    and the pooling. With max pooling the sigmoid, being increasing, is
+    applied after the pooling, to the pooled values only. Any other patch
+    model has its own ``transform`` called on the patch rows of each batch;
+    both give the same features to floating-point rounding.
 
     References
     ----------
