@@ -19,6 +19,13 @@ BLAS single-threaded), both with the default batch size. ``--batch-sizes``
 adds timings with ``n_jobs=None`` and those numbers of images per batch, for
 comparison.
 
+Mean pooling needs the sigmoid at every window position, before the
+pooling. For scale, the products followed by that sigmoid as the transform
+computes it (NumPy's float32 ``exp``, ``+ 1`` and reciprocal, in place on
+each block's products) are timed too, with one thread per core, in blocks
+of the transform's default batch size and of the smallest floor block:
+where mean pooling's transform, made of NumPy calls, starts from.
+
 The floors and the transforms take turns on slices of ``--slice`` images
 (5,000 by default): each round times every way of the floor and every
 transform on the first slice, then on the next, and so on, and a round's
@@ -49,15 +56,17 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from sklearn_sae import ConvolutionalFeatures, SparseAutoencoder
+from sklearn_sae._objective import _logistic_of_negated
 from sklearn_sae.datasets import load_mnist
 
 
-def floor(n_images, W, block, n_threads):
+def floor(n_images, W, block, n_threads, sigmoid=False):
     """Seconds of the products of every patch row by the filters.
 
     With ``n_threads`` None, one loop over blocks with BLAS on all cores;
     else that many threads share the blocks, each with its own preallocated
-    arrays and single-threaded BLAS.
+    arrays and single-threaded BLAS. With ``sigmoid``, each block's products
+    then go through the sigmoid as mean pooling computes it, in place.
     """
     positions = 21 * 21
     WT = np.ascontiguousarray(W.T)
@@ -71,6 +80,8 @@ def floor(n_images, W, block, n_threads):
         for first in my_starts:
             rows = (min(first + block, n_images) - first) * positions
             np.matmul(cols[:rows], WT, out=out[:rows])
+            if sigmoid:
+                _logistic_of_negated(out[:rows])
         return begin, time.perf_counter()
 
     if n_threads is None:
@@ -138,17 +149,23 @@ def main(argv=None):
     blocks = sorted({*args.floor_blocks, default, *args.batch_sizes}, reverse=True)
     ways = (None, os.cpu_count())  # BLAS threads, or threads
     floors = {(n_threads, block): [] for block in blocks for n_threads in ways}
+    # The products and mean pooling's sigmoid, the way the transform runs.
+    sigmoids = {block: [] for block in sorted({default, min(blocks)}, reverse=True)}
     # (n_jobs, batch_size) of each timing; None is the default.
     variants = [(1, None), (None, None)] + [(None, b) for b in args.batch_sizes]
     times = {(pooling, *v): [] for pooling in args.pooling for v in variants}
     for _ in range(args.repeats):
-        for seconds in (*floors.values(), *times.values()):
+        for seconds in (*floors.values(), *sigmoids.values(), *times.values()):
             seconds.append(0.0)
         for first in range(0, X.shape[0], args.slice):
             X_slice = X[first : first + args.slice]
             for n_threads, block in floors:
                 seconds = floor(X_slice.shape[0], W, block, n_threads)
                 floors[n_threads, block][-1] += seconds
+            for block, seconds in sigmoids.items():
+                seconds[-1] += floor(
+                    X_slice.shape[0], W, block, os.cpu_count(), sigmoid=True
+                )
             for pooling, n_jobs, batch_size in times:
                 conv.set_params(pooling=pooling, n_jobs=n_jobs, batch_size=batch_size)
                 start = time.perf_counter()
@@ -160,6 +177,13 @@ def main(argv=None):
         print(f"floor, products only, {way:<39} {min(seconds):7.2f} s")
     t_floor = min(min(seconds) for seconds in floors.values())
     round_floors = np.min(list(floors.values()), axis=0)
+    for block, seconds in sigmoids.items():
+        way = f"threads, blocks of {block} images"
+        print(
+            f"products and the sigmoid, {way:<32} {min(seconds):7.2f} s   "
+            f"{min(seconds) / t_floor:.2f}x the floor"
+        )
+    round_sigmoids = np.min(list(sigmoids.values()), axis=0)
     for pooling in args.pooling:
         for n_jobs, batch_size in variants:
             seconds = min(times[pooling, n_jobs, batch_size])
@@ -179,6 +203,13 @@ def main(argv=None):
             f"(target 1.5, moonshot 1.3): best times {rounds.min() / t_floor:.2f}, "
             f"paired {np.median(paired):.2f}"
         )
+        if pooling == "mean":
+            print(
+                "products and the sigmoid / floor, paired "
+                f"{np.median(round_sigmoids / round_floors):.2f}; transform, mean "
+                "pooling / products and the sigmoid, paired "
+                f"{np.median(rounds / round_sigmoids):.2f}"
+            )
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
