@@ -308,7 +308,11 @@ class ConvolutionalFeatures(
         patch_height)`` and ``(width - patch_width)`` must be multiples of it.
 
     pooling : {"mean", "max"}, default="mean"
-        How each region of a feature map is summarised.
+        How each region of a feature map is summarised. With an
+        autoencoder's encoder as the patch model, ``"max"`` is the faster
+        (about twice, for 200 filters of 8x8 on MNIST): the sigmoid,
+        increasing, is applied to the pooled maxima only, where the
+        tutorial's ``"mean"`` needs it at every window position.
 
     pooling_grid : tuple of int, or list of tuples, default=(2, 2)
         The pooling regions: ``(rows, columns)`` splits each feature map into
