@@ -159,9 +159,8 @@ def main(argv=None):
             seconds.append(0.0)
         for first in range(0, X.shape[0], args.slice):
             X_slice = X[first : first + args.slice]
-            for n_threads, block in floors:
-                seconds = floor(X_slice.shape[0], W, block, n_threads)
-                floors[n_threads, block][-1] += seconds
+            for (n_threads, block), seconds in floors.items():
+                seconds[-1] += floor(X_slice.shape[0], W, block, n_threads)
             for block, seconds in sigmoids.items():
                 seconds[-1] += floor(
                     X_slice.shape[0], W, block, os.cpu_count(), sigmoid=True
